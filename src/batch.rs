@@ -1,0 +1,169 @@
+//! Streaming batch runs: read rows, analyse them in parallel chunks, count how
+//! many items report each issue, then score priority and write, in input order.
+//!
+//! Priority needs batch-wide counts, so a run makes two passes: the first
+//! analyses every row once and spools the results to a temporary file while
+//! counting issues; the second reads the spool, completes priority with the final
+//! counts and writes the output. Memory holds one chunk plus the counts, however
+//! large the input. Every row read ends up either written or rejected.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::input::{Reject, RecordReader, Row};
+use crate::pipeline::Pipeline;
+use crate::priority::Assessment;
+use crate::record::{Analysis, FeedbackRecord};
+
+/// Rows analysed together; fixed (not derived from the thread count) so output
+/// is identical whatever the parallelism.
+pub const CHUNK_ROWS: usize = 2048;
+
+/// What the first pass keeps per record.
+#[derive(Serialize, Deserialize)]
+struct Spooled {
+    analysis: Analysis,
+    assessment: Option<Assessment>,
+    record: FeedbackRecord,
+}
+
+/// Totals of a run. `read == written + rejected` always holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct RunStats {
+    pub read: u64,
+    pub written: u64,
+    pub rejected: u64,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl RunStats {
+    pub fn items_per_second(&self) -> f64 {
+        self.read as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl std::fmt::Display for RunStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "read {} / written {} / rejected {} in {:.2}s ({:.0} items/s)",
+            self.read,
+            self.written,
+            self.rejected,
+            self.elapsed.as_secs_f64(),
+            self.items_per_second()
+        )
+    }
+}
+
+/// Receives what a run produces. Calls arrive in input order.
+pub trait Sink {
+    /// One analysed record, priority complete.
+    fn analysed(&mut self, record: &FeedbackRecord, analysis: &Analysis) -> Result<()>;
+    /// One rejected row (personal data already masked).
+    fn rejected(&mut self, reject: &Reject) -> Result<()>;
+}
+
+/// Runs `reader` through `pipeline` into `sink`. `progress` is told the number
+/// of rows done after each chunk of each pass (first pass counts as 0..read).
+pub fn run(pipeline: &Pipeline, reader: RecordReader, sink: &mut dyn Sink, progress: &mut dyn FnMut(Pass, u64)) -> Result<RunStats> {
+    let started = Instant::now();
+    let spool_file = tempfile::tempfile().map_err(|e| Error::io("<spool>", e))?;
+    let mut spool = BufWriter::with_capacity(1 << 20, spool_file);
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut stats = RunStats::default();
+    // Spool lines are either an analysed record or a reject, in input order.
+    let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK_ROWS);
+    let source = reader.name().to_string();
+    let mut reader = reader.peekable();
+    while reader.peek().is_some() {
+        chunk.clear();
+        chunk.extend(reader.by_ref().take(CHUNK_ROWS));
+        let results: Vec<std::result::Result<Spooled, Reject>> = chunk
+            .par_iter()
+            .map(|row| match row {
+                Row::Rejected(r) => Err(mask_reject(pipeline, r.clone())),
+                Row::Record { line, record } => pipeline
+                    .analyze_unscored(record, &line.to_string())
+                    .map(|mut analysis| {
+                        let assessment = analysis.assessment.take();
+                        let mut record = record.clone();
+                        record.text = String::new(); // the masked text lives in the analysis
+                        Spooled { analysis, assessment, record }
+                    })
+                    .map_err(|e| {
+                        let raw = serde_json::to_string(record).unwrap_or_default();
+                        mask_reject(pipeline, Reject { file: source.clone(), line: *line, reason: e.to_string(), raw })
+                    }),
+            })
+            .collect();
+        for result in results {
+            stats.read += 1;
+            let line = match result {
+                Ok(s) => {
+                    if let Some(key) = s.assessment.as_ref().and_then(|a| a.issue_key.as_ref()) {
+                        *counts.entry(key.clone()).or_insert(0) += 1;
+                    }
+                    serde_json::to_string(&SpoolLine::Ok(s))
+                }
+                Err(r) => serde_json::to_string(&SpoolLine::Rejected(r)),
+            };
+            let line = line.map_err(|e| Error::Training(format!("spool: {e}")))?;
+            spool.write_all(line.as_bytes()).and_then(|_| spool.write_all(b"\n")).map_err(|e| Error::io("<spool>", e))?;
+        }
+        progress(Pass::Analyse, stats.read);
+    }
+    let mut spool_file = spool.into_inner().map_err(|e| Error::io("<spool>", e.into_error()))?;
+    spool_file.rewind().map_err(|e| Error::io("<spool>", e))?;
+
+    let mut done = 0u64;
+    for line in BufReader::with_capacity(1 << 20, spool_file).lines() {
+        let line = line.map_err(|e| Error::io("<spool>", e))?;
+        let item: SpoolLine = serde_json::from_str(&line).map_err(|e| Error::Training(format!("spool: {e}")))?;
+        match item {
+            SpoolLine::Ok(mut s) => {
+                let scope = s.assessment.as_ref().and_then(|a| a.issue_key.as_ref()).and_then(|k| counts.get(k)).copied().unwrap_or(1);
+                s.analysis.assessment = s.assessment.take();
+                pipeline.finish(&mut s.analysis, scope);
+                sink.analysed(&s.record, &s.analysis)?;
+                stats.written += 1;
+            }
+            SpoolLine::Rejected(r) => {
+                sink.rejected(&r)?;
+                stats.rejected += 1;
+            }
+        }
+        done += 1;
+        if done % CHUNK_ROWS as u64 == 0 {
+            progress(Pass::Write, done);
+        }
+    }
+    progress(Pass::Write, done);
+    stats.elapsed = started.elapsed();
+    Ok(stats)
+}
+
+/// Which pass a progress report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    Analyse,
+    Write,
+}
+
+#[derive(Serialize, Deserialize)]
+enum SpoolLine {
+    Ok(Spooled),
+    Rejected(Reject),
+}
+
+fn mask_reject(pipeline: &Pipeline, mut r: Reject) -> Reject {
+    r.raw = pipeline.normalizer().mask(&r.raw).into_owned();
+    r.reason = pipeline.normalizer().mask(&r.reason).into_owned();
+    r
+}

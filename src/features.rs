@@ -1,0 +1,289 @@
+//! Stage 3: features.
+//!
+//! Short, noisy feedback is best described by several overlapping views:
+//! words (`w:`), word bigrams within a clause (`b:`), character bigrams (`c:`,
+//! robust to segmentation errors and typos), cue lexicons from `models/cues.toml`
+//! (`cue:`), where the cue sits (`@last` clause), question form, and the sentiment
+//! of the worst and best clause (LABELING.md rule 10: one concrete shortcoming in a
+//! positive review makes it a problem). Features are hashed to 64-bit keys
+//! with a stable hash, so extraction allocates no strings; the model keeps the
+//! feature names for inspection.
+
+use aho_corasick::AhoCorasick;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::resources;
+use crate::segment::Token;
+
+/// A sparse feature vector: (hashed feature key, value), keys may repeat.
+pub type SparseVec = Vec<(u64, f32)>;
+
+/// Stable 64-bit FNV-1a, so feature keys are the same in every build and run.
+#[derive(Clone, Copy)]
+pub struct FeatureHash(u64);
+
+impl FeatureHash {
+    pub fn new(prefix: &str) -> Self {
+        FeatureHash(0xcbf2_9ce4_8422_2325).push(prefix)
+    }
+    pub fn push(mut self, s: &str) -> Self {
+        for b in s.bytes() {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// The key of a named feature, e.g. `feature_key("w:物流")`.
+pub fn feature_key(name: &str) -> u64 {
+    FeatureHash::new(name).finish()
+}
+
+#[derive(Deserialize)]
+struct CueFile {
+    cues: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The cue lexicons, compiled into one Aho–Corasick automaton.
+pub struct CueLexicon {
+    names: Vec<String>,
+    /// For each pattern, the index of its cue class in `names`.
+    pattern_class: Vec<usize>,
+    matcher: AhoCorasick,
+}
+
+impl std::fmt::Debug for CueLexicon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CueLexicon").field("classes", &self.names).finish()
+    }
+}
+
+/// A cue found in the text: its class and the character offset where it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct CueHit {
+    pub class: usize,
+    pub byte_start: usize,
+}
+
+impl CueLexicon {
+    pub fn embedded() -> Result<Self> {
+        Self::from_toml(resources::CUES, "cues.toml")
+    }
+
+    pub fn from_toml(data: &str, origin: &str) -> Result<Self> {
+        let file: CueFile = toml::from_str(data).map_err(|e| Error::Config {
+            origin: origin.into(),
+            key: "cues".into(),
+            reason: e.to_string(),
+        })?;
+        let mut names = Vec::new();
+        let mut patterns = Vec::new();
+        let mut pattern_class = Vec::new();
+        for (name, words) in file.cues {
+            for w in words {
+                patterns.push(w.to_lowercase());
+                pattern_class.push(names.len());
+            }
+            names.push(name);
+        }
+        let matcher = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&patterns)
+            .map_err(|e| Error::Config { origin: origin.into(), key: "cues".into(), reason: e.to_string() })?;
+        Ok(CueLexicon { names, pattern_class, matcher })
+    }
+
+    pub fn class(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub fn class_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Every cue occurrence (overlapping), in text order.
+    pub fn find(&self, text: &str) -> Vec<CueHit> {
+        self.matcher
+            .find_overlapping_iter(text)
+            .map(|m| CueHit { class: self.pattern_class[m.pattern().as_usize()], byte_start: m.start() })
+            .collect()
+    }
+}
+
+/// What the extractor needs to know about one span of text (a whole item or one clause).
+pub struct Span<'t, 'a> {
+    /// The normalised text of the span.
+    pub text: &'t str,
+    /// Its tokens.
+    pub tokens: &'t [Token<'a>],
+    /// Byte ranges of the clauses inside `text` (one entry for a single clause).
+    pub clause_bytes: &'t [std::ops::Range<usize>],
+}
+
+/// Builds lexical and cue feature vectors.
+#[derive(Debug)]
+pub struct FeatureExtractor {
+    cues: CueLexicon,
+}
+
+impl FeatureExtractor {
+    pub fn new(cues: CueLexicon) -> Self {
+        FeatureExtractor { cues }
+    }
+
+    pub fn embedded() -> Result<Self> {
+        Ok(Self::new(CueLexicon::embedded()?))
+    }
+
+    pub fn cues(&self) -> &CueLexicon {
+        &self.cues
+    }
+
+    /// Lexical features only (words and word bigrams); the sentiment model reads these.
+    pub fn lexical(&self, tokens: &[Token<'_>], out: &mut SparseVec) {
+        let mut prev: Option<&str> = None;
+        for t in tokens {
+            if t.is_punctuation() {
+                prev = None;
+                continue;
+            }
+            out.push((FeatureHash::new("w:").push(t.word).finish(), 1.0));
+            if let Some(p) = prev {
+                out.push((FeatureHash::new("b:").push(p).push("|").push(t.word).finish(), 1.0));
+            }
+            prev = Some(t.word);
+        }
+    }
+
+    /// All category features of a span except the sentiment ones, which the
+    /// classifier adds from its sentiment model.
+    pub fn category(&self, span: &Span<'_, '_>, out: &mut SparseVec) {
+        self.lexical(span.tokens, out);
+        // Character bigrams over content characters.
+        let mut prev: Option<char> = None;
+        let mut buf = [0u8; 8];
+        for c in span.text.chars() {
+            if c == ' ' {
+                prev = None;
+                continue;
+            }
+            if let Some(p) = prev {
+                let mut h = FeatureHash::new("c:");
+                h = h.push(p.encode_utf8(&mut buf));
+                h = h.push(c.encode_utf8(&mut buf));
+                out.push((h.finish(), 1.0));
+            }
+            prev = Some(c);
+        }
+        // Cues, once per class, plus where they sit.
+        let last_clause_start = span.clause_bytes.last().map_or(0, |r| r.start);
+        let mut seen = [0u8; 32];
+        for hit in self.cues.find(span.text) {
+            let Some(slot) = seen.get_mut(hit.class) else { continue };
+            let name = &self.cues.names[hit.class];
+            if *slot & 1 == 0 {
+                out.push((FeatureHash::new("cue:").push(name).finish(), 1.0));
+                *slot |= 1;
+            }
+            if hit.byte_start >= last_clause_start && *slot & 2 == 0 && span.clause_bytes.len() > 1 {
+                out.push((FeatureHash::new("cue:").push(name).push("@last").finish(), 1.0));
+                *slot |= 2;
+            }
+            if hit.byte_start < 3 && *slot & 4 == 0 {
+                out.push((FeatureHash::new("cue:").push(name).push("@start").finish(), 1.0));
+                *slot |= 4;
+            }
+        }
+        // Form of the item.
+        let trimmed = span.text.trim_end_matches(|c: char| c == ' ' || c == '~' || c == '.' || c == '!');
+        if trimmed.ends_with('?') || trimmed.ends_with('吗') || trimmed.ends_with('呢') {
+            out.push((feature_key("form:question_end"), 1.0));
+        }
+        let chars = span.text.chars().count();
+        let bucket = match chars {
+            0..=8 => "form:len<=8",
+            9..=20 => "form:len<=20",
+            21..=60 => "form:len<=60",
+            _ => "form:len>60",
+        };
+        out.push((feature_key(bucket), 1.0));
+        if span.clause_bytes.len() > 1 {
+            out.push((feature_key("form:multi_clause"), 1.0));
+        }
+        out.push((feature_key("bias"), 1.0));
+    }
+}
+
+/// The names of the features `category` can produce for a text, for building a
+/// vocabulary at training time (kept beside the hashed path so both agree).
+pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut prev: Option<&str> = None;
+    for t in span.tokens {
+        if t.is_punctuation() {
+            prev = None;
+            continue;
+        }
+        names.push(format!("w:{}", t.word));
+        if let Some(p) = prev {
+            names.push(format!("b:{p}|{}", t.word));
+        }
+        prev = Some(t.word);
+    }
+    let mut prevc: Option<char> = None;
+    for c in span.text.chars() {
+        if c == ' ' {
+            prevc = None;
+            continue;
+        }
+        if let Some(p) = prevc {
+            names.push(format!("c:{p}{c}"));
+        }
+        prevc = Some(c);
+    }
+    for n in extractor.cues.names.iter() {
+        for suffix in ["", "@last", "@start"] {
+            names.push(format!("cue:{n}{suffix}"));
+        }
+    }
+    for n in ["form:question_end", "form:len<=8", "form:len<=20", "form:len<=60", "form:len>60", "form:multi_clause", "bias"] {
+        names.push(n.to_string());
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::{clauses, Segmenter};
+
+    #[test]
+    fn hashed_and_named_features_agree() {
+        let seg = Segmenter::embedded().unwrap();
+        let fx = FeatureExtractor::embedded().unwrap();
+        let text = "味道不错,就是送得太慢,希望改进?";
+        let toks = seg.segment(text);
+        let cl: Vec<_> = clauses(&toks).into_iter().map(|r| byte_range(text, &toks, r)).collect();
+        let span = Span { text, tokens: &toks, clause_bytes: &cl };
+        let mut v = Vec::new();
+        fx.category(&span, &mut v);
+        let names: std::collections::HashSet<u64> = feature_names(&fx, &span).iter().map(|n| feature_key(n)).collect();
+        for (k, _) in &v {
+            assert!(names.contains(k), "hashed feature without a name");
+        }
+        assert!(v.iter().any(|(k, _)| *k == feature_key("cue:suggest")));
+        assert!(v.iter().any(|(k, _)| *k == feature_key("cue:suggest@last")));
+        assert!(v.iter().any(|(k, _)| *k == feature_key("cue:contrast")));
+        assert!(v.iter().any(|(k, _)| *k == feature_key("form:question_end")));
+        assert!(v.iter().any(|(k, _)| *k == feature_key("w:味道")));
+    }
+
+    fn byte_range(_text: &str, toks: &[Token<'_>], r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        toks[r.start].byte_start..toks[r.end - 1].byte_end
+    }
+}

@@ -1,0 +1,723 @@
+//! Stage 5: aspect–opinion keyword phrases (LABELING.md §2).
+//!
+//! Rules over jieba's words and part-of-speech tags, with the lexicons in
+//! `models/keywords/` (embedded at build time):
+//!
+//! 1. Tokens that glue a degree adverb or negator to an opinion (太慢, 不太好,
+//!    送得慢) are split into units, so the patterns see 太 + 慢.
+//! 2. Each clause (split at punctuation) is scanned for opinions: lexicon words
+//!    and phrases (longest match over up to four units), modal failures (无法分组,
+//!    不能群发), omissions (没给筷子) and charges (扣了两次钱).
+//! 3. Walking back from an opinion, degree adverbs are dropped (很慢 → 慢) and
+//!    negators kept (不新鲜, 不是很好, 没有以前好); an odd number of negators flips
+//!    the polarity.
+//! 4. The aspect is the noun (or lexicon aspect verb) right before the opinion,
+//!    with a noun modifier (客服态度); else the verb of V得A (送得慢); else the
+//!    object after a failure verb (用不了借呗) or the noun of A的N (干净的房间);
+//!    else, for an opinion that opens a clause or follows a conjunction or
+//!    contrast word (房间很大，也很干净 / 房间略小但很温馨), the previous aspect.
+//! 5. Context-dependent words (大, 高, 多, 快 ...) take their polarity from the
+//!    aspect's class (价格高 is a complaint, 性价比高 praise), and read as a
+//!    complaint after an "excess" degree (偏大, 有点小).
+//! 6. Clauses that voice a wish or hypothesis (希望…, 如果…) yield nothing.
+//!
+//! Each phrase carries a canonical `group` ("配送|慢") from the synonym tables,
+//! so counts add up across wording (see `synonyms.toml`).
+
+mod lexicon;
+mod topics;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::normalize::NormalizedText;
+use crate::segment::Token;
+
+use lexicon::{Lexicon, OpinionInfo, Pol};
+use topics::TopicModel;
+
+/// At most this many phrases per item (LABELING.md §2).
+pub const MAX_KEYWORDS: usize = 4;
+/// At most this many topic words per item.
+pub const MAX_TOPICS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Polarity {
+    Positive,
+    Negative,
+}
+
+impl Polarity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Polarity::Positive => "positive",
+            Polarity::Negative => "negative",
+        }
+    }
+
+    pub fn flip(self) -> Self {
+        match self {
+            Polarity::Positive => Polarity::Negative,
+            Polarity::Negative => Polarity::Positive,
+        }
+    }
+}
+
+/// One aspect–opinion phrase found in an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keyword {
+    /// Display phrase, aspect + opinion (物流慢).
+    pub text: String,
+    pub aspect: String,
+    pub opinion: String,
+    pub polarity: Polarity,
+    /// Character offsets into the original text covering the aspect and opinion.
+    pub start: usize,
+    pub end: usize,
+    /// Canonical group key shared by phrases that mean the same issue.
+    pub group: String,
+}
+
+/// Extracts keyword phrases; `Send + Sync`, build once and share.
+#[derive(Debug)]
+pub struct KeywordExtractor {
+    lex: Lexicon,
+    /// Experiment switches (development only).
+    exp: u32,
+    topics: TopicModel,
+    max_keywords: usize,
+}
+
+/// One word of a clause after splitting glued modifiers off opinions.
+#[derive(Debug, Clone, Copy)]
+struct Unit<'a> {
+    w: &'a str,
+    tag: &'a str,
+    /// Character offsets into the normalised text.
+    start: usize,
+    end: usize,
+    /// Byte offsets into the normalised text.
+    bs: usize,
+    be: usize,
+    brk: bool,
+}
+
+/// How an opinion was recognised.
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    Lexicon(OpinionInfo),
+    /// A pattern with a fixed polarity (无法分组, 没给).
+    Pattern(Polarity),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OpinionMatch {
+    /// Unit range of the matched opinion core.
+    start: usize,
+    end: usize,
+    found: Found,
+    /// An aspect fixed by the pattern itself (扣了两次钱 → 钱).
+    object: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// 物流慢: aspect, then opinion.
+    AspectOpinion,
+    /// 送得慢: aspect, 得, opinion.
+    VerbDe,
+    /// 没给筷子: opinion, then aspect.
+    OpinionAspect,
+}
+
+#[derive(Debug, Clone)]
+struct Candidate {
+    /// Unit ranges of the aspect and of the opinion (display span).
+    aspect: (usize, usize),
+    opinion: (usize, usize),
+    /// Unit range of the opinion core (for the group key).
+    core: (usize, usize),
+    negated: bool,
+    polarity: Polarity,
+    layout: Layout,
+}
+
+fn is_noun_tag(tag: &str) -> bool {
+    matches!(tag, "n" | "nr" | "nrt" | "nrfg" | "ns" | "nt" | "nz" | "ng" | "vn" | "an" | "eng" | "j" | "nw")
+}
+
+fn is_verb_tag(tag: &str) -> bool {
+    tag.starts_with('v')
+}
+
+/// Tags of words that are never split into modifier + opinion.
+fn unsplittable_tag(tag: &str) -> bool {
+    matches!(tag, "r" | "m" | "mq" | "q" | "t" | "f" | "x" | "eng" | "p" | "c" | "nr" | "ns" | "nt" | "nz" | "w")
+}
+
+impl KeywordExtractor {
+    /// The extractor with the embedded lexicons.
+    pub fn embedded() -> Result<Self> {
+        Ok(KeywordExtractor { lex: Lexicon::embedded()?, exp: std::env::var("KW_EXP").ok().and_then(|v| v.parse().ok()).unwrap_or(0), topics: TopicModel::embedded()?, max_keywords: MAX_KEYWORDS })
+    }
+
+    /// The extractor with lexicons given as TOML texts (same formats as the files
+    /// in `models/keywords/`), e.g. a team's extended copies.
+    pub fn from_lexicons(opinions: &str, aspects: &str, modifiers: &str, synonyms: &str) -> Result<Self> {
+        Ok(KeywordExtractor {
+            lex: Lexicon::from_sources(opinions, aspects, modifiers, synonyms)?,
+            exp: 0,
+            topics: TopicModel::embedded()?,
+            max_keywords: MAX_KEYWORDS,
+        })
+    }
+
+    /// Keeps at most `n` phrases per item (default 4).
+    pub fn with_max_keywords(mut self, n: usize) -> Self {
+        self.max_keywords = n;
+        self
+    }
+
+    /// The canonical group key of an aspect and an opinion as they would be
+    /// extracted (degree adverbs dropped, negation kept): ("送餐", "慢") → "配送|慢".
+    pub fn group_key(&self, aspect: &str, opinion: &str) -> String {
+        let aspect = aspect.to_lowercase();
+        let opinion = opinion.to_lowercase();
+        let mut core = opinion.as_str();
+        let mut negated = false;
+        // Strip negators greedily (longest first), then degree adverbs.
+        'outer: loop {
+            for p in &self.lex.prefixes {
+                if core.len() > p.len() && core.starts_with(p.as_str()) && !self.lex.opinions.contains_key(core) {
+                    if self.lex.negators.contains(p) {
+                        negated = !negated;
+                    }
+                    core = &core[p.len()..];
+                    continue 'outer;
+                }
+            }
+            break;
+        }
+        format!("{}|{}", self.lex.aspect_group(&aspect), self.lex.opinion_group(core, negated))
+    }
+
+    /// Aspect–opinion phrases of one item, in text order, at most four.
+    pub fn extract(&self, text: &NormalizedText, tokens: &[Token<'_>]) -> Vec<Keyword> {
+        if tokens.is_empty() {
+            return Vec::new();
+        }
+        let s = text.text.as_str();
+        let units = self.units(s, tokens);
+        let cands = self.candidates(s, &units);
+        let mut out: Vec<Keyword> = Vec::with_capacity(cands.len().min(self.max_keywords));
+        if cands.is_empty() {
+            return out;
+        }
+        // Byte offset of each character of the original (and its end).
+        let orig_bytes: Vec<usize> = text.original.char_indices().map(|(b, _)| b).chain(std::iter::once(text.original.len())).collect();
+        for c in cands {
+            if out.len() >= self.max_keywords {
+                break;
+            }
+            let kw = self.keyword(text, &orig_bytes, &units, &c);
+            if out.iter().any(|k| k.aspect == kw.aspect && (k.opinion == kw.opinion || k.group == kw.group)) {
+                continue;
+            }
+            out.push(kw);
+        }
+        out
+    }
+
+    /// Topic words (TF-IDF over nouns and verbs) for items with no
+    /// aspect–opinion phrase; never mixed into `extract`'s phrases.
+    pub fn topics(&self, _text: &NormalizedText, tokens: &[Token<'_>]) -> Vec<String> {
+        self.topics.top(tokens, MAX_TOPICS)
+    }
+
+    // ---- units --------------------------------------------------------------
+
+    fn units<'a>(&self, s: &'a str, tokens: &[Token<'a>]) -> Vec<Unit<'a>> {
+        let mut out = Vec::with_capacity(tokens.len() + 8);
+        for t in tokens {
+            let u = Unit {
+                w: t.word,
+                tag: t.tag,
+                start: t.start,
+                end: t.end,
+                bs: t.byte_start,
+                be: t.byte_end,
+                brk: t.is_clause_break() && t.is_punctuation(),
+            };
+            if u.brk || t.word.len() <= 3 || unsplittable_tag(t.tag) || self.known(t.word) {
+                out.push(u);
+                continue;
+            }
+            self.split_into(s, u, &mut out);
+        }
+        out
+    }
+
+    /// A word the patterns know as a whole.
+    fn known(&self, w: &str) -> bool {
+        let l = &self.lex;
+        l.opinions.contains_key(w)
+            || l.negators.contains(w)
+            || l.degree.contains(w)
+            || l.aspects.contains(w)
+            || l.skip.contains(w)
+            || l.modal_negators.contains(w)
+    }
+
+    /// Splits a glued token (太慢, 不太好, 送得慢, 也不) into known pieces when
+    /// that gives an opinion; otherwise keeps it whole.
+    fn split_into<'a>(&self, s: &'a str, u: Unit<'a>, out: &mut Vec<Unit<'a>>) {
+        let w = u.w;
+        let bounds: Vec<usize> = w.char_indices().map(|(b, _)| b).chain(std::iter::once(w.len())).collect();
+        let n = bounds.len() - 1;
+        if n > 8 {
+            out.push(u);
+            return;
+        }
+        // A glued token splits as  [prefix]* opinion [particle]  or  verb 得 [prefix]* opinion,
+        // where prefixes are degree adverbs, negators and linking adverbs (也, 还, 都).
+        let l = &self.lex;
+        let is_prefix = |p: &str| l.degree.contains(p) || l.negators.contains(p) || l.skip.contains(p);
+        // Cuts (byte offsets in w) of the best split: fewest pieces.
+        let mut best: Option<(Vec<usize>, usize)> = None;
+        // The opinion piece ends at `j`, optionally followed by one particle.
+        for j in (1..=n).rev() {
+            let tail = &w[bounds[j]..];
+            if !(tail.is_empty() || l.particles.contains(tail)) {
+                continue;
+            }
+            for i in 0..j {
+                let piece = &w[bounds[i]..bounds[j]];
+                if !l.opinions.contains_key(piece) {
+                    continue;
+                }
+                // The head w[..bounds[i]]: prefixes, or verb + 得 + prefixes.
+                if let Some(mut cuts) = self.split_head(&w[..bounds[i]], &bounds[..=i], is_prefix) {
+                    cuts.push(bounds[i]);
+                    cuts.push(bounds[j]);
+                    if !tail.is_empty() {
+                        cuts.push(w.len());
+                    }
+                    if cuts.len() > 2 && best.as_ref().is_none_or(|(b, _)| cuts.len() < b.len()) {
+                        best = Some((cuts, bounds[i]));
+                    }
+                }
+            }
+        }
+        // A trailing 得 (送得) splits off too, for V得A across tokens.
+        if best.is_none() && n >= 2 && w.ends_with('得') {
+            best = Some((vec![0, w.len() - '得'.len_utf8(), w.len()], usize::MAX));
+        }
+        let Some((cuts, op_at)) = best else {
+            out.push(u);
+            return;
+        };
+        let mut char_pos = u.start;
+        for win in cuts.windows(2) {
+            let (a, b) = (win[0], win[1]);
+            let piece = &w[a..b];
+            let len = piece.chars().count();
+            let tag = if a == op_at {
+                if is_verb_tag(u.tag) { u.tag } else { "a" }
+            } else if piece == "得" {
+                "ud"
+            } else if a > op_at {
+                "ul"
+            } else if a == 0 && !is_prefix(piece) {
+                "v"
+            } else {
+                "d"
+            };
+            out.push(Unit { w: &s[u.bs + a..u.bs + b], tag, start: char_pos, end: char_pos + len, bs: u.bs + a, be: u.bs + b, brk: false });
+            char_pos += len;
+        }
+        let _ = s;
+    }
+
+    /// Cuts of `head` (a token's text before its opinion) into prefixes, or into a
+    /// verb, 得 and prefixes; `bounds` are its char boundaries. `None` if neither.
+    fn split_head(&self, head: &str, bounds: &[usize], is_prefix: impl Fn(&str) -> bool) -> Option<Vec<usize>> {
+        let n = bounds.len() - 1;
+        // Fewest prefixes covering head[bounds[from]..]: greedy longest-first is enough
+        // for these short words, with a fallback to shorter pieces.
+        fn cover(head: &str, bounds: &[usize], from: usize, is_prefix: &dyn Fn(&str) -> bool) -> Option<Vec<usize>> {
+            let n = bounds.len() - 1;
+            if from == n {
+                return Some(Vec::new());
+            }
+            for to in (from + 1..=n).rev() {
+                if is_prefix(&head[bounds[from]..bounds[to]]) {
+                    if let Some(mut rest) = cover(head, bounds, to, is_prefix) {
+                        rest.insert(0, bounds[from]);
+                        return Some(rest);
+                    }
+                }
+            }
+            None
+        }
+        if let Some(c) = cover(head, bounds, 0, &is_prefix) {
+            return Some(c);
+        }
+        // verb 得 prefixes
+        for k in 1..n {
+            if &head[bounds[k]..bounds[k + 1]] == "得" {
+                if let Some(rest) = cover(head, bounds, k + 1, &is_prefix) {
+                    let mut c = vec![0, bounds[k]];
+                    c.extend(rest);
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+
+    // ---- candidates -----------------------------------------------------------
+
+    fn candidates(&self, s: &str, units: &[Unit<'_>]) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        // The last aspect seen, for opinions that continue it: (aspect units,
+        // clause index, end unit of its opinion).
+        let mut last: Option<((usize, usize), usize, usize)> = None;
+        let mut clause_idx = 0usize;
+        let mut cs = 0;
+        while cs < units.len() {
+            // Clause [cs, ce).
+            let mut ce = cs;
+            while ce < units.len() && !units[ce].brk {
+                ce += 1;
+            }
+            if ce > cs {
+                self.clause(s, units, cs, ce, clause_idx, &mut last, &mut out);
+                clause_idx += 1;
+            }
+            // A sentence end (。!?) forgets the running aspect.
+            if ce < units.len() && units[ce].w.chars().any(|c| matches!(c, '。' | '!' | '?' | '…' | '.' | ';')) {
+                last = None;
+            }
+            cs = ce + 1;
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn clause(
+        &self,
+        s: &str,
+        units: &[Unit<'_>],
+        cs: usize,
+        ce: usize,
+        clause_idx: usize,
+        last: &mut Option<((usize, usize), usize, usize)>,
+        out: &mut Vec<Candidate>,
+    ) {
+        let l = &self.lex;
+        let hyp_end = l.hypothetical_end(&s[units[cs].bs..units[ce - 1].be]).map(|e| units[cs].bs + e);
+        let question = {
+            let lastw = units[ce - 1].w;
+            lastw == "吗" || lastw == "么" || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
+        };
+        let mut i = cs;
+        while i < ce {
+            let Some(m) = self.match_opinion(s, units, i, cs, ce) else {
+                i += 1;
+                continue;
+            };
+            i = m.end;
+            // Modifiers before the opinion: degree adverbs (dropped) and negators (kept).
+            let mut k = m.start;
+            let mut negs = 0usize;
+            let mut first_neg = None;
+            let mut excess = false;
+            while k > cs {
+                let w = units[k - 1].w;
+                if l.negators.contains(w) {
+                    negs += 1;
+                    first_neg = Some(k - 1);
+                } else if l.degree.contains(w) {
+                    excess |= l.excess.contains(w);
+                } else if l.comparison.contains(w) && k >= cs + 2 && l.negators.contains(units[k - 2].w) {
+                    // 没有 以前 好: the filler belongs to the negated comparison.
+                } else {
+                    break;
+                }
+                k -= 1;
+            }
+            if matches!(m.found, Found::Pattern(_)) {
+                negs = 0;
+                first_neg = None;
+            }
+            if hyp_end.is_some_and(|e| e <= units[k].bs) || question {
+                continue;
+            }
+            let op_start = first_neg.unwrap_or(m.start);
+            let mut op_end = m.end;
+            if op_end < ce && units[op_end].w == "了" && is_verb_tag(units[m.end - 1].tag) {
+                op_end += 1;
+            }
+
+            // The aspect.
+            let mut layout = Layout::AspectOpinion;
+            let mut aspect = m.object.inspect(|_| layout = Layout::OpinionAspect);
+            let mut b = k;
+            while b > cs && (l.skip.contains(units[b - 1].w) || l.degree.contains(units[b - 1].w)) {
+                b -= 1;
+            }
+            // A的N: the opinion describes the noun after it (干净的房间, 最好的宾馆).
+            let attributive = aspect.is_none()
+                && op_end + 1 < ce
+                && units[op_end].w == "的"
+                && self.is_aspect(&units[op_end + 1])
+                && !is_verb_tag(units[op_end + 1].tag);
+            if attributive {
+                if self.exp & 1 != 0 {
+                    continue;
+                }
+                let (j, mut e) = (op_end + 1, op_end + 2);
+                while e < ce && e - j < 2 && self.is_aspect(&units[e]) && !is_verb_tag(units[e].tag) {
+                    e += 1;
+                }
+                if !l.aspects.contains(units[e - 1].w) {
+                    continue;
+                }
+                aspect = Some((j, e));
+            }
+            if aspect.is_none() {
+                if b >= cs + 2 && units[b - 1].w == "得" && self.is_verb_like(&units[b - 2]) {
+                    aspect = Some((b - 2, b - 1));
+                    layout = Layout::VerbDe;
+                } else if let Some(run) = self.aspect_before(units, cs, b) {
+                    // 比X好 / 不如X: X is the standard of comparison; the aspect is before it.
+                    if run.0 > cs && matches!(units[run.0 - 1].w, "比" | "比起" | "不如" | "像" | "跟" | "和" | "与") {
+                        let mut b2 = run.0 - 1;
+                        while b2 > cs && (l.skip.contains(units[b2 - 1].w) || l.degree.contains(units[b2 - 1].w)) {
+                            b2 -= 1;
+                        }
+                        aspect = self.aspect_before(units, cs, b2);
+                        if aspect.is_none() {
+                            continue;
+                        }
+                    } else {
+                        aspect = Some(run);
+                    }
+                }
+            }
+            if aspect.is_none() {
+                aspect = self.forward_aspect(units, &m, op_end, ce).inspect(|_| layout = Layout::OpinionAspect);
+            }
+            if aspect.is_none() && self.exp & 2 == 0 {
+                if let Some((a, idx, prev_end)) = *last {
+                    let opens = b == cs && idx + 1 == clause_idx;
+                    let joined = idx == clause_idx
+                        && b > cs
+                        && (l.conjunctions.contains(units[b - 1].w)
+                            || l.contrast.contains(units[b - 1].w)
+                            || units[b - 1].w == "、"
+                            || prev_end == b);
+                    if opens || joined {
+                        aspect = Some(a);
+                    }
+                }
+            }
+            let Some(aspect) = aspect else { continue };
+            *last = Some((aspect, clause_idx, op_end));
+
+            // Polarity.
+            let polarity = match m.found {
+                Found::Pattern(p) => p,
+                Found::Lexicon(OpinionInfo { pol: Pol::Fixed(p), .. }) => p,
+                Found::Lexicon(OpinionInfo { pol: Pol::Context(ix), .. }) => {
+                    if excess {
+                        Polarity::Negative
+                    } else {
+                        let atext = &s[units[aspect.0].bs..units[aspect.1 - 1].be];
+                        l.context[ix as usize].polarity(l.aspect_class(atext))
+                    }
+                }
+            };
+            let negated = negs % 2 == 1;
+            let polarity = if negated { polarity.flip() } else { polarity };
+            out.push(Candidate {
+                aspect,
+                opinion: (op_start, op_end),
+                core: (m.start, m.end),
+                negated,
+                polarity,
+                layout,
+            });
+        }
+    }
+
+    /// The aspect run ending right before unit `b`: a head noun (or aspect verb)
+    /// with up to two noun modifiers before it (客服态度, 送货速度).
+    fn aspect_before(&self, units: &[Unit<'_>], cs: usize, b: usize) -> Option<(usize, usize)> {
+        if b <= cs || !self.is_aspect(&units[b - 1]) {
+            return None;
+        }
+        let head = b - 1;
+        let mut a0 = head;
+        if !is_verb_tag(units[head].tag) {
+            while a0 > cs && head + 1 - a0 < 3 && units[head].end - units[a0 - 1].start <= 6 && {
+                let u = &units[a0 - 1];
+                self.is_aspect(u) && (is_noun_tag(u.tag) || self.lex.aspects.contains(u.w))
+            } {
+                a0 -= 1;
+            }
+        }
+        Some((a0, head + 1))
+    }
+
+    /// A word that can be the aspect.
+    fn is_aspect(&self, u: &Unit<'_>) -> bool {
+        let l = &self.lex;
+        let w = u.w;
+        if l.not_aspects.contains(w) || l.skip.contains(w) || l.degree.contains(w) || l.negators.contains(w) {
+            return false;
+        }
+        if l.aspects.contains(w) {
+            return true;
+        }
+        if l.opinions.contains_key(w) || l.contrast.contains(w) {
+            return false;
+        }
+        if u.tag == "eng" {
+            return w.chars().any(|c| c.is_alphabetic()) && w.len() >= 2;
+        }
+        is_noun_tag(u.tag) || (is_verb_tag(u.tag) && l.verb_aspects.contains(w))
+    }
+
+    fn is_verb_like(&self, u: &Unit<'_>) -> bool {
+        (is_verb_tag(u.tag) || self.lex.verb_aspects.contains(u.w) || self.lex.aspects.contains(u.w))
+            && !self.lex.skip.contains(u.w)
+            && !self.lex.degree.contains(u.w)
+    }
+
+    /// The aspect after an opinion: the object of a failure verb (用不了借呗,
+    /// 不能群发短信, 没给筷子) or the noun of A的N (干净的房间).
+    fn forward_aspect(&self, units: &[Unit<'_>], m: &OpinionMatch, op_end: usize, ce: usize) -> Option<(usize, usize)> {
+        let verbal = match m.found {
+            Found::Pattern(_) => true,
+            Found::Lexicon(OpinionInfo { pol: Pol::Fixed(Polarity::Negative), .. }) => is_verb_tag(units[m.end - 1].tag),
+            _ => false,
+        };
+        let mut j = op_end;
+        if verbal {
+            while j < ce && matches!(units[j].w, "了" | "我" | "给我" | "我的" | "过") {
+                j += 1;
+            }
+        } else if j + 1 < ce && units[j].w == "的" {
+            j += 1;
+        } else {
+            return None;
+        }
+        if j >= ce || !self.is_aspect(&units[j]) || is_verb_tag(units[j].tag) {
+            return None;
+        }
+        let mut e = j + 1;
+        while e < ce && e - j < 2 && self.is_aspect(&units[e]) && !is_verb_tag(units[e].tag) && units[e].end - units[j].start <= 6 {
+            e += 1;
+        }
+        Some((j, e))
+    }
+
+    /// The opinion starting at unit `i`, if any.
+    fn match_opinion(&self, s: &str, units: &[Unit<'_>], i: usize, cs: usize, ce: usize) -> Option<OpinionMatch> {
+        let l = &self.lex;
+        let w = units[i].w;
+        // Lexicon words and phrases, longest first.
+        let max_n = (ce - i).min(4);
+        for n in (1..=max_n).rev() {
+            let slice = &s[units[i].bs..units[i + n - 1].be];
+            if slice.len() > l.max_opinion_chars * 4 {
+                continue;
+            }
+            let Some(info) = l.opinions.get(slice) else { continue };
+            let end = i + n;
+            // A degree adverb, negator or noun right before another opinion is not one itself
+            // (严重不符, 卫生很好, 没有问题).
+            if n == 1 && (l.degree.contains(w) || l.negators.contains(w) || l.aspects.contains(w) || is_noun_tag(units[i].tag)) {
+                let mut j = end;
+                while j < ce && (l.degree.contains(units[j].w) || l.skip.contains(units[j].w) || l.negators.contains(units[j].w)) {
+                    j += 1;
+                }
+                if j < ce && (l.opinions.contains_key(units[j].w) || (j > end && l.negators.contains(units[j - 1].w))) {
+                    return None;
+                }
+                // 没有 + noun is a negator of what follows, not 没有 the opinion.
+                if l.negators.contains(w) && j < ce && !l.particles.contains(units[j].w) {
+                    return None;
+                }
+            }
+            if info.final_only {
+                let mut j = end;
+                while j < ce && (l.particles.contains(units[j].w) || units[j].tag == "x" || units[j].tag == "y") {
+                    j += 1;
+                }
+                if j < ce {
+                    continue;
+                }
+            }
+            // 不 before a word we would match as part of it is the negator's job.
+            return Some(OpinionMatch { start: i, end, found: Found::Lexicon(*info), object: None });
+        }
+        // Modal failure: 无法 + verb, 不能 + verb.
+        if l.modal_negators.contains(w) && i + 1 < ce && is_verb_tag(units[i + 1].tag) && !l.skip.contains(units[i + 1].w) && units[i + 1].w != "有" {
+            return Some(OpinionMatch { start: i, end: i + 2, found: Found::Pattern(Polarity::Negative), object: None });
+        }
+        // Omission: 没 + 给 (筷子).
+        if l.omission_negators.contains(w) && i + 1 < ce && l.give_verbs.contains(units[i + 1].w) {
+            return Some(OpinionMatch { start: i, end: i + 2, found: Found::Pattern(Polarity::Negative), object: None });
+        }
+        // Charge: 扣 了 两次 钱.
+        if l.charge_verbs.contains(w) {
+            let mut j = i + 1;
+            while j < ce && (units[j].w == "了" || matches!(units[j].tag, "m" | "mq" | "q") || units[j].w.ends_with('次')) {
+                j += 1;
+            }
+            if j < ce && j > i + 1 && l.money_nouns.contains(units[j].w) {
+                return Some(OpinionMatch {
+                    start: i,
+                    end: j,
+                    found: Found::Pattern(Polarity::Negative),
+                    object: Some((j, j + 1)),
+                });
+            }
+        }
+        let _ = cs;
+        None
+    }
+
+    fn keyword(&self, text: &NormalizedText, orig_bytes: &[usize], units: &[Unit<'_>], c: &Candidate) -> Keyword {
+        let s = text.text.as_str();
+        // Aspect and opinion as written: the original characters they came from.
+        let as_written = |from: usize, to: usize| -> String {
+            let (a, b) = text.original_range(units[from].start, units[to - 1].end);
+            match (orig_bytes.get(a), orig_bytes.get(b)) {
+                (Some(&x), Some(&y)) if x <= y => text.original[x..y].to_string(),
+                _ => s[units[from].bs..units[to - 1].be].to_string(),
+            }
+        };
+        let aspect = as_written(c.aspect.0, c.aspect.1);
+        let opinion = as_written(c.opinion.0, c.opinion.1);
+        let display = match c.layout {
+            Layout::AspectOpinion => format!("{aspect}{opinion}"),
+            Layout::VerbDe => format!("{aspect}得{opinion}"),
+            Layout::OpinionAspect => format!("{opinion}{aspect}"),
+        };
+        let lo = units[c.aspect.0].start.min(units[c.opinion.0].start);
+        let hi = units[c.aspect.1 - 1].end.max(units[c.opinion.1 - 1].end);
+        let (start, end) = text.original_range(lo, hi);
+        // The group reads the normalised text (simplified, lower case).
+        let norm_aspect = &s[units[c.aspect.0].bs..units[c.aspect.1 - 1].be];
+        let core = &s[units[c.core.0].bs..units[c.core.1 - 1].be];
+        let norm_opinion = &s[units[c.opinion.0].bs..units[c.opinion.1 - 1].be];
+        let core_for_group = if c.negated { core } else { norm_opinion.trim_end_matches('了') };
+        let core_for_group = if core_for_group.is_empty() { core } else { core_for_group };
+        let group = format!("{}|{}", self.lex.aspect_group(norm_aspect), self.lex.opinion_group(core_for_group, c.negated));
+        Keyword { text: display, aspect, opinion, polarity: c.polarity, start, end, group }
+    }
+}

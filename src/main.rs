@@ -1,0 +1,279 @@
+//! `triage`: the command-line shell over the feedback_triage library.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use feedback_triage::batch::{self, Pass, RunStats, Sink};
+use feedback_triage::eval::{evaluate, Prediction};
+use feedback_triage::input::{count_rows, Format, RecordReader, Reject};
+use feedback_triage::output::{AtomicOutput, RecordWriter};
+use feedback_triage::record::{Analysis, FeedbackRecord};
+use feedback_triage::train::{self, Corpora, TrainOptions};
+use feedback_triage::{Error, Pipeline};
+
+#[derive(Parser)]
+#[command(name = "triage", version, about = "Triage Chinese customer feedback: category (表扬/建议/问题/咨询), aspect–opinion keywords, priority.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Classify a file of feedback (JSONL, CSV or TSV; UTF-8 or GBK) and write one analysed record per input record.
+    Classify(ClassifyArgs),
+    /// Train a model from labelled items and the sentiment corpora.
+    Train(TrainArgs),
+    /// Measure a model on a gold file (LABELING.md format): accuracy, macro-F1, per-class scores, confusion.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct ClassifyArgs {
+    /// Input file; `-` or absent = standard input. Records need a `text` field (CSV/TSV: a `text` column).
+    #[arg(short, long)]
+    input: Option<PathBuf>,
+    /// Output file; `-` or absent = standard output. Written atomically.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Input format (default: from the input's extension, else jsonl).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Output format (default: jsonl).
+    #[arg(long, value_enum, default_value = "jsonl")]
+    output_format: Format,
+    /// Model file from `triage train` (default: the embedded model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Worker threads (default: all cores). Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Write rejected rows (file, line, reason, raw record) to this JSONL file.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Exit non-zero if any row is rejected.
+    #[arg(long)]
+    strict: bool,
+    /// No progress bar or summary line.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Keep phone, ID-card, bank-card numbers and e-mail addresses in clear (masked by default).
+    #[arg(long)]
+    keep_pii: bool,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Where to write the model.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Labelled items in LABELING.md's JSONL format (repeatable).
+    #[arg(long, default_values = ["../shared/data/gold/train.jsonl", "data/train/written.jsonl"])]
+    gold: Vec<PathBuf>,
+    /// Row-referenced hand labels of corpus rows (repeatable).
+    #[arg(long, default_values = ["data/labels/shop_a.jsonl", "data/labels/shop_b.jsonl", "data/labels/hotel.jsonl", "data/labels/atec.jsonl"])]
+    labels: Vec<PathBuf>,
+    /// Folder of the shared corpora (sentiment reviews, ATEC questions).
+    #[arg(long, default_value = "../shared/data/corpora")]
+    corpora: PathBuf,
+    /// Gold files whose texts must never be trained on (repeatable).
+    #[arg(long, default_values = ["../shared/data/gold/dev.jsonl"])]
+    exclude: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Gold file in LABELING.md's format.
+    #[arg(long)]
+    gold: PathBuf,
+    /// Model file (default: the embedded model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Also write the predictions (JSONL, with `id`) here, for score.py.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Classify(a) => classify(a),
+        Command::Train(a) => train_cmd(a),
+        Command::Eval(a) => eval_cmd(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("triage: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_pipeline(model: Option<&Path>) -> Result<Pipeline, Error> {
+    match model {
+        Some(p) => Pipeline::from_path(p),
+        None => Pipeline::embedded(),
+    }
+}
+
+struct CliSink<'a> {
+    pipeline: &'a Pipeline,
+    writer: RecordWriter,
+    rejects: Option<AtomicOutput>,
+    quiet: bool,
+}
+
+impl Sink for CliSink<'_> {
+    fn analysed(&mut self, record: &FeedbackRecord, analysis: &Analysis) -> Result<(), Error> {
+        self.writer.write(record, analysis, self.pipeline.normalizer())
+    }
+
+    fn rejected(&mut self, reject: &Reject) -> Result<(), Error> {
+        if !self.quiet {
+            eprintln!("triage: rejected {reject}");
+        }
+        if let Some(out) = &mut self.rejects {
+            let mut line = serde_json::to_string(reject).unwrap_or_default();
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
+    if let Some(n) = a.threads {
+        // Only fails if a global pool already exists, which cannot happen here.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
+    let pipeline = load_pipeline(a.model.as_deref())?.with_pii_masking(!a.keep_pii);
+    let format = a.format.unwrap_or_else(|| a.input.as_deref().map_or(Format::Jsonl, Format::from_path));
+    let reader = RecordReader::open(a.input.as_deref(), format)?;
+    let total = a.input.as_deref().filter(|p| *p != Path::new("-")).and_then(|p| count_rows(p, format));
+    let show_progress = !a.quiet && std::io::stderr().is_terminal();
+    let bar = show_progress.then(|| progress_bar(total));
+    let mut sink = CliSink {
+        pipeline: &pipeline,
+        writer: RecordWriter::new(AtomicOutput::create(a.output.as_deref())?, a.output_format),
+        rejects: a.rejects.as_deref().map(|p| AtomicOutput::create(Some(p))).transpose()?,
+        quiet: a.quiet,
+    };
+    let stats: RunStats = batch::run(&pipeline, reader, &mut sink, &mut |pass, n| {
+        if let Some(bar) = &bar {
+            match pass {
+                Pass::Analyse => bar.set_position(n),
+                Pass::Write => bar.set_message(format!("writing {n}")),
+            }
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    sink.writer.commit()?;
+    if let Some(r) = sink.rejects {
+        r.commit()?;
+    }
+    if !a.quiet {
+        eprintln!("triage: {stats}");
+    }
+    let failed = (stats.written == 0 && stats.read > 0) || (a.strict && stats.rejected > 0);
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = if total.is_some() {
+        "{bar:30} {pos}/{len} items {per_sec} ETA {eta} {msg}"
+    } else {
+        "{spinner} {pos} items {per_sec} {msg}"
+    };
+    if let Ok(s) = indicatif::ProgressStyle::with_template(style) {
+        bar.set_style(s);
+    }
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar
+}
+
+fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
+    let mut exclude = std::collections::HashSet::new();
+    for p in &a.exclude {
+        if p.exists() {
+            exclude.extend(train::load_gold(p)?.into_iter().map(|g| g.text.trim().to_string()));
+        }
+    }
+    let corpora = Corpora::open(&a.corpora)?;
+    let mut items = Vec::new();
+    let mut sources = Vec::new();
+    for p in &a.gold {
+        if p.exists() {
+            let loaded = train::load_gold(p)?;
+            sources.push(format!("{} ({} items)", p.display(), loaded.len()));
+            items.extend(loaded);
+        } else {
+            eprintln!("triage: skipping missing {}", p.display());
+        }
+    }
+    for p in &a.labels {
+        if p.exists() {
+            let loaded = train::load_label_refs(p, &corpora)?;
+            sources.push(format!("{} ({} row labels)", p.display(), loaded.len()));
+            items.extend(loaded);
+        } else {
+            eprintln!("triage: skipping missing {}", p.display());
+        }
+    }
+    let before = items.len();
+    let items = train::exclude_texts(items, |g| g.text.as_str(), &exclude);
+    let sentiment: Vec<(String, bool)> = corpora.sentiment_reviews().into_iter().map(|(t, l)| (t.to_string(), l)).collect();
+    let sent_before = sentiment.len();
+    let sentiment = train::exclude_texts(sentiment, |s| s.0.as_str(), &exclude);
+    eprintln!(
+        "triage: training on {} labelled items ({} excluded as held-out), {} sentiment reviews ({} excluded)",
+        items.len(),
+        before - items.len(),
+        sentiment.len(),
+        sent_before - sentiment.len()
+    );
+    let mut opts = TrainOptions { items, sentiment, ..TrainOptions::default() };
+    opts.provenance.command = std::env::args().collect::<Vec<_>>().join(" ");
+    opts.provenance.sources = sources;
+    let model = train::train(&opts)?;
+    let mut out = AtomicOutput::create(Some(&a.output))?;
+    out.write_all(model.to_json().as_bytes())?;
+    out.commit()?;
+    eprintln!("triage: wrote {}", a.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval_cmd(a: EvalArgs) -> Result<ExitCode, Error> {
+    let pipeline = load_pipeline(a.model.as_deref())?;
+    let gold = train::load_gold(&a.gold)?;
+    let records: Vec<FeedbackRecord> =
+        gold.iter().map(|g| FeedbackRecord { id: Some(g.id.clone()), ..FeedbackRecord::new(g.text.clone()) }).collect();
+    let analyses = pipeline.analyze_batch(&records);
+    let predictions: Vec<Prediction> = analyses
+        .iter()
+        .map(|r| match r {
+            Ok(a) => Prediction { category: Some(a.category), keywords: a.keywords.clone() },
+            Err(_) => Prediction { category: None, keywords: Vec::new() },
+        })
+        .collect();
+    if let Some(path) = &a.predictions {
+        let mut out = AtomicOutput::create(Some(path))?;
+        for (rec, r) in records.iter().zip(&analyses) {
+            if let Ok(an) = r {
+                let obj = feedback_triage::output::output_object(rec, an, pipeline.normalizer());
+                out.write_all(format!("{}\n", serde_json::Value::Object(obj)).as_bytes())?;
+            }
+        }
+        out.commit()?;
+    }
+    print!("{}", evaluate(&gold, &predictions));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,101 @@
+//! The model file: a versioned JSON document holding the two linear layers the
+//! classifier uses (clause sentiment, and the four categories), with feature
+//! names so a person can inspect what the model learned.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Identifies the file type.
+pub const FORMAT: &str = "feedback-triage-model";
+/// Bumped whenever the features or the layout change in a way old files cannot follow.
+pub const VERSION: u32 = 1;
+
+/// A linear layer: `scores = bias + Σ value · weights[feature]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerFile {
+    /// The output names (one per score).
+    pub outputs: Vec<String>,
+    /// Feature names (`w:物流`, `cue:suggest`, ...), parallel to `weights`.
+    pub features: Vec<String>,
+    /// One row of `outputs.len()` weights per feature.
+    pub weights: Vec<Vec<f32>>,
+    pub bias: Vec<f32>,
+}
+
+/// How the model was made, for the record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Provenance {
+    pub command: String,
+    pub training_items: usize,
+    pub sentiment_items: usize,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub format: String,
+    pub version: u32,
+    pub provenance: Provenance,
+    /// Clause sentiment: one output, positive = praise-like.
+    pub sentiment: LayerFile,
+    /// Category scores, outputs in `Category::ALL` order.
+    pub category: LayerFile,
+    /// Softmax temperature fitted on held-out folds of the training data.
+    pub temperature: f32,
+    /// A clause whose own probability for a category reaches this adds the label.
+    pub label_threshold: f32,
+}
+
+impl ModelFile {
+    /// Parses and validates a model; `origin` names it in errors.
+    pub fn parse(data: &str, origin: &str) -> Result<Self> {
+        #[derive(Deserialize)]
+        struct Header {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        let err = |reason: String| Error::Model { origin: origin.to_string(), reason };
+        let header: Header = serde_json::from_str(data).map_err(|e| err(format!("not a model file: {e}")))?;
+        if header.format.as_deref() != Some(FORMAT) {
+            return Err(err(format!("not a {FORMAT} file")));
+        }
+        match header.version {
+            Some(VERSION) => {}
+            Some(found) => return Err(Error::ModelVersion { origin: origin.into(), found, expected: VERSION }),
+            None => return Err(err("no format version".into())),
+        }
+        let model: ModelFile = serde_json::from_str(data).map_err(|e| err(format!("corrupt model: {e}")))?;
+        model.sentiment.validate(1).map_err(|r| err(format!("sentiment layer: {r}")))?;
+        model.category.validate(4).map_err(|r| err(format!("category layer: {r}")))?;
+        if !(model.temperature.is_finite() && model.temperature > 0.0) {
+            return Err(err("temperature must be a positive number".into()));
+        }
+        Ok(model)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl LayerFile {
+    fn validate(&self, outputs: usize) -> std::result::Result<(), String> {
+        if self.outputs.len() != outputs || self.bias.len() != outputs {
+            return Err(format!("expected {outputs} outputs"));
+        }
+        if self.features.len() != self.weights.len() {
+            return Err("features and weights differ in length".into());
+        }
+        if let Some(i) = self.weights.iter().position(|w| w.len() != outputs || w.iter().any(|x| !x.is_finite())) {
+            return Err(format!("bad weights for feature {}", self.features[i]));
+        }
+        if self.bias.iter().any(|x| !x.is_finite()) {
+            return Err("bias is not finite".into());
+        }
+        Ok(())
+    }
+}

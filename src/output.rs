@@ -1,0 +1,163 @@
+//! Writing analysed records: JSONL (the full contract), or CSV/TSV (a flat view
+//! for spreadsheets). Files are written atomically: to a temporary file beside
+//! the target, renamed into place only when the run completes, so a killed run
+//! never leaves a half-written file that looks complete.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::input::Format;
+use crate::normalize::Normalizer;
+use crate::record::{Analysis, FeedbackRecord};
+
+/// The output object of one record: the input's fields (text and other string
+/// fields masked), then the analysis fields, which win on a name clash.
+pub fn output_object(record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalizer) -> Map<String, Value> {
+    let mut obj = Map::new();
+    let mask = |v: &Value| match v {
+        Value::String(s) => Value::String(normalizer.mask(s).into_owned()),
+        other => other.clone(),
+    };
+    obj.insert("id".into(), Value::String(analysis.id.clone()));
+    obj.insert("text".into(), Value::String(analysis.text.clone()));
+    for (k, v) in [("customer_tier", &record.customer_tier), ("channel", &record.channel), ("created_at", &record.created_at)] {
+        if let Some(v) = v {
+            obj.insert(k.into(), Value::String(normalizer.mask(v).into_owned()));
+        }
+    }
+    if let Some(v) = record.customer_value.and_then(serde_json::Number::from_f64) {
+        obj.insert("customer_value".into(), Value::Number(v));
+    }
+    for (k, v) in &record.extra {
+        obj.insert(k.clone(), mask(v));
+    }
+    if let Ok(Value::Object(a)) = serde_json::to_value(analysis) {
+        for (k, v) in a {
+            obj.insert(k, v);
+        }
+    }
+    obj
+}
+
+/// A destination written atomically (or standard output).
+pub struct AtomicOutput {
+    target: Option<PathBuf>,
+    temp: Option<tempfile::NamedTempFile>,
+    writer: BufWriter<Box<dyn Write + Send>>,
+}
+
+impl AtomicOutput {
+    /// `None` or `-` = standard output.
+    pub fn create(path: Option<&Path>) -> Result<Self> {
+        match path {
+            None => Ok(Self::stdout()),
+            Some(p) if p == Path::new("-") => Ok(Self::stdout()),
+            Some(p) => {
+                let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let temp = tempfile::Builder::new()
+                    .prefix(".triage-partial-")
+                    .tempfile_in(dir)
+                    .map_err(|e| Error::io(p, e))?;
+                let file = temp.reopen().map_err(|e| Error::io(p, e))?;
+                Ok(AtomicOutput { target: Some(p.to_path_buf()), temp: Some(temp), writer: BufWriter::with_capacity(1 << 20, Box::new(file)) })
+            }
+        }
+    }
+
+    fn stdout() -> Self {
+        AtomicOutput { target: None, temp: None, writer: BufWriter::with_capacity(1 << 16, Box::new(std::io::stdout())) }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.target.clone().unwrap_or_else(|| PathBuf::from("<stdout>"))
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        let path = self.path();
+        self.writer.write_all(bytes).map_err(|e| Error::io(path, e))
+    }
+
+    /// Flushes and renames the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        let path = self.path();
+        self.writer.flush().map_err(|e| Error::io(&path, e))?;
+        if let (Some(temp), Some(target)) = (self.temp.take(), self.target.take()) {
+            temp.as_file().sync_all().map_err(|e| Error::io(&target, e))?;
+            temp.persist(&target).map_err(|e| Error::io(&target, e.error))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes analysed records in one format.
+pub struct RecordWriter {
+    out: AtomicOutput,
+    format: Format,
+    header_written: bool,
+    line: String,
+}
+
+/// Columns of the flat CSV/TSV view.
+pub const FLAT_COLUMNS: [&str; 14] = [
+    "id", "category", "confidence", "labels", "keywords", "priority_score", "priority_level", "urgency",
+    "respond_within_minutes", "department", "customer_tier", "channel", "created_at", "text",
+];
+
+impl RecordWriter {
+    pub fn new(out: AtomicOutput, format: Format) -> Self {
+        RecordWriter { out, format, header_written: false, line: String::new() }
+    }
+
+    pub fn write(&mut self, record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalizer) -> Result<()> {
+        match self.format {
+            Format::Jsonl => {
+                self.line.clear();
+                let obj = output_object(record, analysis, normalizer);
+                self.line = serde_json::to_string(&obj).unwrap_or_default();
+                self.line.push('\n');
+                let line = std::mem::take(&mut self.line);
+                let r = self.out.write_all(line.as_bytes());
+                self.line = line;
+                r
+            }
+            Format::Csv | Format::Tsv => {
+                let delim = if self.format == Format::Csv { b',' } else { b'\t' };
+                let mut w = csv::WriterBuilder::new().delimiter(delim).from_writer(Vec::new());
+                if !self.header_written {
+                    let _ = w.write_record(FLAT_COLUMNS);
+                    self.header_written = true;
+                }
+                let triage = analysis.triage.as_ref();
+                let labels: Vec<&str> = analysis.labels.iter().map(|c| c.as_str()).collect();
+                let keywords: Vec<&str> = analysis.keywords.iter().map(|k| k.text.as_str()).collect();
+                let masked = |v: &Option<String>| v.as_deref().map(|s| normalizer.mask(s).into_owned()).unwrap_or_default();
+                let row = [
+                    analysis.id.clone(),
+                    analysis.category.as_str().to_string(),
+                    format!("{:.4}", analysis.confidence),
+                    labels.join("|"),
+                    keywords.join("|"),
+                    triage.map(|t| format!("{:.4}", t.priority.score)).unwrap_or_default(),
+                    triage.map(|t| format!("{:?}", t.priority.level).to_lowercase()).unwrap_or_default(),
+                    triage.map(|t| format!("{:?}", t.urgency).to_lowercase()).unwrap_or_default(),
+                    triage.map(|t| t.respond_within_minutes.to_string()).unwrap_or_default(),
+                    triage.map(|t| t.department.clone()).unwrap_or_default(),
+                    masked(&record.customer_tier),
+                    masked(&record.channel),
+                    masked(&record.created_at),
+                    analysis.text.clone(),
+                ];
+                let _ = w.write_record(&row);
+                let bytes = w.into_inner().map_err(|e| Error::io(self.out.path(), e.into_error()))?;
+                self.out.write_all(&bytes)
+            }
+        }
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.out.commit()
+    }
+}

@@ -1,0 +1,386 @@
+//! Training: the clause sentiment layer from the sentiment-labelled review
+//! corpora (weak labels), then the category layer from hand-labelled items in
+//! LABELING.md's format, both fitted with linfa's logistic regression.
+//!
+//! linfa-logistic takes dense `ndarray` input, so each layer's vocabulary is
+//! pruned by document frequency to keep the matrix in memory; at inference the
+//! learned coefficients are read sparsely (`classify::LinearLayer`).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use linfa::prelude::*;
+use linfa_logistic::{LogisticRegression, MultiLogisticRegression};
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use crate::category::Category;
+use crate::classify::{Classifier, SENTIMENT_FEATURES};
+use crate::error::{Error, Result};
+use crate::features::{feature_key, feature_names, FeatureExtractor, SparseVec, Span};
+use crate::model::{LayerFile, ModelFile, Provenance, FORMAT, VERSION};
+use crate::normalize::Normalizer;
+use crate::segment::{clauses, Segmenter};
+
+/// One labelled item (LABELING.md §3).
+#[derive(Debug, Clone, Deserialize)]
+pub struct GoldItem {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub text: String,
+    pub category: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub opinions: Vec<(String, String, String)>,
+}
+
+/// Reads a gold-format JSONL file.
+pub fn load_gold(path: &Path) -> Result<Vec<GoldItem>> {
+    let data = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    for (n, line) in data.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: GoldItem = serde_json::from_str(line)
+            .map_err(|e| Error::Training(format!("{}:{}: {e}", path.display(), n + 1)))?;
+        out.push(item);
+    }
+    Ok(out)
+}
+
+/// A hand label kept by reference to a corpus row (so the corpus text is never copied).
+#[derive(Debug, Deserialize)]
+struct LabelRef {
+    corpus: String,
+    row: usize,
+    #[serde(default)]
+    col: Option<String>,
+    category: String,
+    #[serde(default)]
+    labels: Vec<String>,
+    #[serde(default)]
+    opinions: Vec<(String, String, String)>,
+}
+
+/// The shared corpora, indexed by row: review CSVs by record number (1-based,
+/// header excluded), the ATEC file by line number and column (s1/s2).
+pub struct Corpora {
+    dir: PathBuf,
+    tables: HashMap<String, Vec<(Option<bool>, String, String)>>,
+}
+
+impl Corpora {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let mut tables = HashMap::new();
+        for (name, text_col) in [("online_shopping_10_cats", "review"), ("ChnSentiCorp_htl_all", "review")] {
+            let path = dir.join(format!("{name}.csv"));
+            let mut rows = Vec::new();
+            let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(&path).map_err(|e| Error::Training(format!("{}: {e}", path.display())))?;
+            let headers = rdr.headers().map_err(|e| Error::Training(e.to_string()))?.clone();
+            let label_i = headers.iter().position(|h| h.trim_start_matches('\u{feff}') == "label");
+            let text_i = headers.iter().position(|h| h == text_col);
+            for rec in rdr.records() {
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(_) => {
+                        rows.push((None, String::new(), String::new()));
+                        continue;
+                    }
+                };
+                let label = label_i.and_then(|i| rec.get(i)).and_then(|l| match l.trim() {
+                    "1" => Some(true),
+                    "0" => Some(false),
+                    _ => None,
+                });
+                let text = text_i.and_then(|i| rec.get(i)).unwrap_or("").trim().trim_start_matches('\u{feff}').to_string();
+                rows.push((label, text, String::new()));
+            }
+            tables.insert(name.to_string(), rows);
+        }
+        let path = dir.join("atec_nlp_sim_train.csv");
+        let data = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let rows = data
+            .lines()
+            .map(|l| {
+                let p: Vec<&str> = l.split('\t').collect();
+                let clean = |s: Option<&&str>| s.map(|s| s.trim().trim_start_matches('\u{feff}').to_string()).unwrap_or_default();
+                (None, clean(p.get(1)), clean(p.get(2)))
+            })
+            .collect();
+        tables.insert("atec_nlp_sim_train".to_string(), rows);
+        Ok(Corpora { dir: dir.to_path_buf(), tables })
+    }
+
+    /// The text of a referenced row.
+    pub fn text(&self, corpus: &str, row: usize, col: Option<&str>) -> Option<&str> {
+        let r = self.tables.get(corpus)?.get(row.checked_sub(1)?)?;
+        let t = if col == Some("s2") { &r.2 } else { &r.1 };
+        (!t.is_empty()).then_some(t.as_str())
+    }
+
+    /// Sentiment-labelled reviews (text, positive?).
+    pub fn sentiment_reviews(&self) -> Vec<(&str, bool)> {
+        let mut out = Vec::new();
+        for name in ["online_shopping_10_cats", "ChnSentiCorp_htl_all"] {
+            for (label, text, _) in self.tables.get(name).into_iter().flatten() {
+                if let (Some(l), false) = (label, text.is_empty()) {
+                    out.push((text.as_str(), *l));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Resolves a file of row-referenced labels against the corpora.
+pub fn load_label_refs(path: &Path, corpora: &Corpora) -> Result<Vec<GoldItem>> {
+    let data = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    for (n, line) in data.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r: LabelRef = serde_json::from_str(line).map_err(|e| Error::Training(format!("{}:{}: {e}", path.display(), n + 1)))?;
+        let text = corpora
+            .text(&r.corpus, r.row, r.col.as_deref())
+            .ok_or_else(|| Error::Training(format!("{}:{}: no row {} in {}", path.display(), n + 1, r.row, r.corpus)))?;
+        out.push(GoldItem {
+            id: format!("{}:{}{}", r.corpus, r.row, r.col.map(|c| format!(":{c}")).unwrap_or_default()),
+            text: text.to_string(),
+            category: r.category,
+            labels: r.labels,
+            opinions: r.opinions,
+        });
+    }
+    Ok(out)
+}
+
+/// Training settings; the defaults are the ones the shipped model was built with.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Hand-labelled items (gold format) and files of row-referenced labels.
+    pub items: Vec<GoldItem>,
+    /// Sentiment-labelled reviews for the clause sentiment layer.
+    pub sentiment: Vec<(String, bool)>,
+    /// At most this many sentiment reviews (a deterministic sample).
+    pub sentiment_sample: usize,
+    /// Vocabulary cap of the sentiment layer.
+    pub sentiment_vocab: usize,
+    /// L2 penalty of each layer.
+    pub sentiment_alpha: f32,
+    pub category_alpha: f32,
+    /// Minimum document frequency of a category feature.
+    pub min_df: usize,
+    /// Times each suggestion item is repeated (the class is rare).
+    pub suggestion_weight: usize,
+    pub provenance: Provenance,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            items: Vec::new(),
+            sentiment: Vec::new(),
+            sentiment_sample: 30_000,
+            sentiment_vocab: 12_000,
+            sentiment_alpha: 2.0,
+            category_alpha: 1.0,
+            min_df: 2,
+            suggestion_weight: 2,
+            provenance: Provenance::default(),
+        }
+    }
+}
+
+/// Removes items whose text is in `exclude` (the dev set must never be trained on).
+pub fn exclude_texts<T>(items: Vec<T>, text: impl Fn(&T) -> &str, exclude: &HashSet<String>) -> Vec<T> {
+    items.into_iter().filter(|i| !exclude.contains(text(i).trim())).collect()
+}
+
+struct Tools {
+    normalizer: Normalizer,
+    segmenter: Segmenter,
+}
+
+/// Trains a model.
+pub fn train(opts: &TrainOptions) -> Result<ModelFile> {
+    let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
+    let sentiment = train_sentiment(&tools, opts)?;
+    let classifier = Classifier::for_training(FeatureExtractor::embedded()?, &sentiment);
+    let items: Vec<(&GoldItem, Category)> =
+        opts.items.iter().filter_map(|i| Category::parse(&i.category).map(|c| (i, c))).collect();
+    if items.len() < 20 {
+        return Err(Error::Training(format!("only {} labelled items", items.len())));
+    }
+    let prepared: Vec<(SparseVec, Vec<String>)> = items
+        .par_iter()
+        .map(|(item, _)| {
+            let norm = tools.normalizer.normalize(&item.text);
+            let tokens = tools.segmenter.segment(&norm.text);
+            let x = classifier.features(&norm.text, &tokens);
+            let ranges = clauses(&tokens);
+            let cb: Vec<_> = ranges.iter().map(|r| tokens[r.start].byte_start..tokens[r.end - 1].byte_end).collect();
+            let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
+            names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
+            (x, names)
+        })
+        .collect();
+    let mut df: HashMap<&str, usize> = HashMap::new();
+    for (_, names) in &prepared {
+        let uniq: HashSet<&str> = names.iter().map(|s| s.as_str()).collect();
+        for n in uniq {
+            *df.entry(n).or_insert(0) += 1;
+        }
+    }
+    let mut vocab: Vec<&str> = df
+        .iter()
+        .filter(|(n, c)| **c >= opts.min_df || n.starts_with("cue:") || n.starts_with("sent:") || n.starts_with("form:"))
+        .map(|(n, _)| *n)
+        .collect();
+    vocab.sort_unstable();
+    let column: HashMap<u64, usize> = vocab.iter().enumerate().map(|(i, n)| (feature_key(n), i)).collect();
+
+    let mut rows: Vec<(usize, usize)> = Vec::new(); // (item index, class)
+    for (i, (_, c)) in items.iter().enumerate() {
+        let copies = if *c == Category::Suggestion { opts.suggestion_weight.max(1) } else { 1 };
+        rows.extend(std::iter::repeat_n((i, c.index()), copies));
+    }
+    let mut x = Array2::<f32>::zeros((rows.len(), vocab.len()));
+    let mut y = Array1::<usize>::zeros(rows.len());
+    for (r, &(i, c)) in rows.iter().enumerate() {
+        for &(k, v) in &prepared[i].0 {
+            if let Some(&col) = column.get(&k) {
+                x[[r, col]] = v;
+            }
+        }
+        y[r] = c;
+    }
+    let fitted = MultiLogisticRegression::default()
+        .alpha(opts.category_alpha)
+        .max_iterations(300)
+        .fit(&Dataset::new(x, y))
+        .map_err(|e| Error::Training(format!("category layer: {e}")))?;
+    let classes = fitted.classes().to_vec();
+    let params = fitted.params();
+    let mut weights = vec![vec![0.0f32; 4]; vocab.len()];
+    let mut bias = vec![-20.0f32; 4]; // a class absent from training is never predicted
+    for (j, &c) in classes.iter().enumerate() {
+        bias[c] = fitted.intercept()[j];
+        for (f, w) in weights.iter_mut().enumerate() {
+            w[c] = params[[f, j]];
+        }
+    }
+    // Drop features whose weights are all negligible: smaller file, same scores.
+    let keep: Vec<usize> = (0..vocab.len()).filter(|&f| weights[f].iter().any(|w| w.abs() > 1e-4)).collect();
+    let category = LayerFile {
+        outputs: Category::ALL.iter().map(|c| c.as_str().to_string()).collect(),
+        features: keep.iter().map(|&f| vocab[f].to_string()).collect(),
+        weights: keep.iter().map(|&f| weights[f].iter().map(|w| round6(*w)).collect()).collect(),
+        bias,
+    };
+    let mut provenance = opts.provenance.clone();
+    provenance.training_items = items.len();
+    provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
+    Ok(ModelFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        provenance,
+        sentiment,
+        category,
+        temperature: 1.0,
+        label_threshold: 0.5,
+    })
+}
+
+fn round6(x: f32) -> f32 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Lexical feature names (`w:`, `b:`) of a text, as `FeatureExtractor::lexical` hashes them.
+fn lexical_names(tools: &Tools, text: &str) -> Vec<String> {
+    let norm = tools.normalizer.normalize(text);
+    let tokens = tools.segmenter.segment(&norm.text);
+    let mut names = Vec::new();
+    let mut prev: Option<&str> = None;
+    for t in &tokens {
+        if t.is_punctuation() {
+            prev = None;
+            continue;
+        }
+        names.push(format!("w:{}", t.word));
+        if let Some(p) = prev {
+            names.push(format!("b:{p}|{}", t.word));
+        }
+        prev = Some(t.word);
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+fn train_sentiment(tools: &Tools, opts: &TrainOptions) -> Result<LayerFile> {
+    let sample = deterministic_sample(&opts.sentiment, opts.sentiment_sample);
+    if sample.len() < 100 {
+        return Err(Error::Training(format!("only {} sentiment-labelled reviews", sample.len())));
+    }
+    let docs: Vec<Vec<String>> = sample.par_iter().map(|(t, _)| lexical_names(tools, t)).collect();
+    let mut df: HashMap<&str, usize> = HashMap::new();
+    for d in &docs {
+        for n in d {
+            *df.entry(n.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut vocab: Vec<(&str, usize)> = df.into_iter().filter(|(_, c)| *c >= 3).collect();
+    vocab.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    vocab.truncate(opts.sentiment_vocab);
+    let column: HashMap<&str, usize> = vocab.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+    let mut x = Array2::<f32>::zeros((docs.len(), vocab.len()));
+    let mut y = Array1::<usize>::zeros(docs.len());
+    for (r, d) in docs.iter().enumerate() {
+        for n in d {
+            if let Some(&c) = column.get(n.as_str()) {
+                x[[r, c]] = 1.0;
+            }
+        }
+        y[r] = sample[r].1 as usize;
+    }
+    let fitted = LogisticRegression::default()
+        .alpha(opts.sentiment_alpha)
+        .max_iterations(200)
+        .fit(&Dataset::new(x, y))
+        .map_err(|e| Error::Training(format!("sentiment layer: {e}")))?;
+    // The fitted model's positive class is the larger label, 1 = positive review.
+    let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
+    let params = fitted.params();
+    let keep: Vec<usize> = (0..vocab.len()).filter(|&f| params[f].abs() > 1e-4).collect();
+    Ok(LayerFile {
+        outputs: vec!["positive".into()],
+        features: keep.iter().map(|&f| vocab[f].0.to_string()).collect(),
+        weights: keep.iter().map(|&f| vec![round6(sign * params[f])]).collect(),
+        bias: vec![sign * fitted.intercept()],
+    })
+}
+
+/// Every k-th item after a fixed shuffle, so reruns train on the same sample.
+fn deterministic_sample(items: &[(String, bool)], n: usize) -> Vec<(String, bool)> {
+    let mut idx: Vec<usize> = (0..items.len()).collect();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (1..idx.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        idx.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    idx.truncate(n);
+    idx.sort_unstable();
+    idx.into_iter().map(|i| items[i].clone()).collect()
+}
+
