@@ -155,6 +155,11 @@ impl Classifier {
         s
     }
 
+    /// The primary category for an already-built feature vector.
+    pub fn classify_features(&self, x: &[(u64, f32)]) -> Category {
+        argmax(&self.probabilities(x))
+    }
+
     /// Classifies a normalised text given its tokens.
     pub fn classify(&self, text: &str, tokens: &[Token<'_>]) -> Classification {
         let ranges = clauses(tokens);

@@ -81,6 +81,21 @@ struct TrainArgs {
     /// Gold files whose texts must never be trained on (repeatable).
     #[arg(long, default_values = ["../shared/data/gold/dev.jsonl"])]
     exclude: Vec<PathBuf>,
+    /// Reuse the sentiment layer of this model instead of retraining it (faster iteration).
+    #[arg(long)]
+    reuse_sentiment: Option<PathBuf>,
+    /// Report K-fold cross-validation on the training items before the final fit.
+    #[arg(long)]
+    cv: Option<usize>,
+    /// L2 penalty of the category layer.
+    #[arg(long, default_value_t = TrainOptions::default().category_alpha)]
+    alpha: f32,
+    /// Times each suggestion item counts (the class is rare).
+    #[arg(long, default_value_t = TrainOptions::default().suggestion_weight)]
+    suggestion_weight: usize,
+    /// Minimum number of training items a category feature must occur in.
+    #[arg(long, default_value_t = TrainOptions::default().min_df)]
+    min_df: usize,
 }
 
 #[derive(Args)]
@@ -240,10 +255,33 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         sentiment.len(),
         sent_before - sentiment.len()
     );
-    let mut opts = TrainOptions { items, sentiment, ..TrainOptions::default() };
+    let mut opts = TrainOptions {
+        items,
+        sentiment,
+        category_alpha: a.alpha,
+        suggestion_weight: a.suggestion_weight,
+        min_df: a.min_df,
+        ..TrainOptions::default()
+    };
     opts.provenance.command = std::env::args().collect::<Vec<_>>().join(" ");
     opts.provenance.sources = sources;
-    let model = train::train(&opts)?;
+    let sentiment_layer = match &a.reuse_sentiment {
+        Some(p) => {
+            let data = std::fs::read_to_string(p).map_err(|e| Error::Io { path: p.clone(), source: e })?;
+            feedback_triage::model::ModelFile::parse(&data, &p.display().to_string())?.sentiment
+        }
+        None => train::train_sentiment_layer(&opts)?,
+    };
+    if let Some(k) = a.cv {
+        let pairs = train::cross_validate(&opts, &sentiment_layer, k)?;
+        let gold: Vec<train::GoldItem> = pairs
+            .iter()
+            .map(|(g, _)| train::GoldItem { id: String::new(), text: String::new(), category: g.as_str().into(), labels: vec![], opinions: vec![] })
+            .collect();
+        let preds: Vec<Prediction> = pairs.iter().map(|(_, p)| Prediction { category: Some(*p), keywords: vec![] }).collect();
+        eprintln!("triage: {k}-fold cross-validation on the training items:\n{}", evaluate(&gold, &preds));
+    }
+    let model = train::train(&opts, Some(sentiment_layer))?;
     let mut out = AtomicOutput::create(Some(&a.output))?;
     out.write_all(model.to_json().as_bytes())?;
     out.commit()?;

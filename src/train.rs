@@ -181,6 +181,8 @@ pub struct TrainOptions {
     pub min_df: usize,
     /// Times each suggestion item is repeated (the class is rare).
     pub suggestion_weight: usize,
+    /// Iteration cap of the L-BFGS solver.
+    pub max_iterations: u64,
     pub provenance: Provenance,
 }
 
@@ -195,6 +197,7 @@ impl Default for TrainOptions {
             category_alpha: 1.0,
             min_df: 2,
             suggestion_weight: 2,
+            max_iterations: 300,
             provenance: Provenance::default(),
         }
     }
@@ -210,32 +213,74 @@ struct Tools {
     segmenter: Segmenter,
 }
 
-/// Trains a model.
-pub fn train(opts: &TrainOptions) -> Result<ModelFile> {
+/// Trains a model: the sentiment layer (or `reuse_sentiment`), then the category layer.
+pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<ModelFile> {
     let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
-    let sentiment = train_sentiment(&tools, opts)?;
-    let classifier = Classifier::for_training(FeatureExtractor::embedded()?, &sentiment);
-    let items: Vec<(&GoldItem, Category)> =
-        opts.items.iter().filter_map(|i| Category::parse(&i.category).map(|c| (i, c))).collect();
+    let sentiment = match reuse_sentiment {
+        Some(layer) => layer,
+        None => train_sentiment(&tools, opts)?,
+    };
+    let prepared = prepare(&tools, &sentiment, &opts.items)?;
+    let all: Vec<usize> = (0..prepared.len()).collect();
+    let category = fit_category(&prepared, &all, opts)?;
+    let mut provenance = opts.provenance.clone();
+    provenance.training_items = prepared.len();
+    provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
+    Ok(ModelFile { format: FORMAT.into(), version: VERSION, provenance, sentiment, category, temperature: 1.0, label_threshold: 0.5 })
+}
+
+/// K-fold cross-validation of the category layer on the training items (the
+/// honest way to tune: the dev set is for reporting only). Returns the gold and
+/// predicted category of every item, in item order.
+pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<(Category, Category)>> {
+    let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
+    let prepared = prepare(&tools, sentiment, &opts.items)?;
+    let mut out = vec![(Category::Praise, Category::Praise); prepared.len()];
+    for fold in 0..folds.max(2) {
+        let train_idx: Vec<usize> = (0..prepared.len()).filter(|i| i % folds != fold).collect();
+        let layer = fit_category(&prepared, &train_idx, opts)?;
+        let model = ModelFile { format: FORMAT.into(), version: VERSION, provenance: Provenance::default(), sentiment: sentiment.clone(), category: layer, temperature: 1.0, label_threshold: 0.5 };
+        let classifier = Classifier::new(FeatureExtractor::embedded()?, &model);
+        for i in (0..prepared.len()).filter(|i| i % folds == fold) {
+            out[i] = (prepared[i].category, classifier.classify_features(&prepared[i].features));
+        }
+    }
+    Ok(out)
+}
+
+/// One training item turned into features.
+struct Prepared {
+    category: Category,
+    features: SparseVec,
+    names: Vec<String>,
+}
+
+fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<Vec<Prepared>> {
+    let classifier = Classifier::for_training(FeatureExtractor::embedded()?, sentiment);
+    let items: Vec<(&GoldItem, Category)> = items.iter().filter_map(|i| Category::parse(&i.category).map(|c| (i, c))).collect();
     if items.len() < 20 {
         return Err(Error::Training(format!("only {} labelled items", items.len())));
     }
-    let prepared: Vec<(SparseVec, Vec<String>)> = items
+    Ok(items
         .par_iter()
-        .map(|(item, _)| {
+        .map(|(item, category)| {
             let norm = tools.normalizer.normalize(&item.text);
             let tokens = tools.segmenter.segment(&norm.text);
-            let x = classifier.features(&norm.text, &tokens);
+            let features = classifier.features(&norm.text, &tokens);
             let ranges = clauses(&tokens);
             let cb: Vec<_> = ranges.iter().map(|r| tokens[r.start].byte_start..tokens[r.end - 1].byte_end).collect();
             let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
             names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
-            (x, names)
+            Prepared { category: *category, features, names }
         })
-        .collect();
+        .collect())
+}
+
+/// Fits the category layer on the items at `idx`.
+fn fit_category(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<LayerFile> {
     let mut df: HashMap<&str, usize> = HashMap::new();
-    for (_, names) in &prepared {
-        let uniq: HashSet<&str> = names.iter().map(|s| s.as_str()).collect();
+    for &i in idx {
+        let uniq: HashSet<&str> = prepared[i].names.iter().map(|s| s.as_str()).collect();
         for n in uniq {
             *df.entry(n).or_insert(0) += 1;
         }
@@ -248,24 +293,24 @@ pub fn train(opts: &TrainOptions) -> Result<ModelFile> {
     vocab.sort_unstable();
     let column: HashMap<u64, usize> = vocab.iter().enumerate().map(|(i, n)| (feature_key(n), i)).collect();
 
-    let mut rows: Vec<(usize, usize)> = Vec::new(); // (item index, class)
-    for (i, (_, c)) in items.iter().enumerate() {
-        let copies = if *c == Category::Suggestion { opts.suggestion_weight.max(1) } else { 1 };
-        rows.extend(std::iter::repeat_n((i, c.index()), copies));
+    let mut rows: Vec<usize> = Vec::new();
+    for &i in idx {
+        let copies = if prepared[i].category == Category::Suggestion { opts.suggestion_weight.max(1) } else { 1 };
+        rows.extend(std::iter::repeat_n(i, copies));
     }
     let mut x = Array2::<f32>::zeros((rows.len(), vocab.len()));
     let mut y = Array1::<usize>::zeros(rows.len());
-    for (r, &(i, c)) in rows.iter().enumerate() {
-        for &(k, v) in &prepared[i].0 {
+    for (r, &i) in rows.iter().enumerate() {
+        for &(k, v) in &prepared[i].features {
             if let Some(&col) = column.get(&k) {
                 x[[r, col]] = v;
             }
         }
-        y[r] = c;
+        y[r] = prepared[i].category.index();
     }
     let fitted = MultiLogisticRegression::default()
         .alpha(opts.category_alpha)
-        .max_iterations(300)
+        .max_iterations(opts.max_iterations)
         .fit(&Dataset::new(x, y))
         .map_err(|e| Error::Training(format!("category layer: {e}")))?;
     let classes = fitted.classes().to_vec();
@@ -280,23 +325,11 @@ pub fn train(opts: &TrainOptions) -> Result<ModelFile> {
     }
     // Drop features whose weights are all negligible: smaller file, same scores.
     let keep: Vec<usize> = (0..vocab.len()).filter(|&f| weights[f].iter().any(|w| w.abs() > 1e-4)).collect();
-    let category = LayerFile {
+    Ok(LayerFile {
         outputs: Category::ALL.iter().map(|c| c.as_str().to_string()).collect(),
         features: keep.iter().map(|&f| vocab[f].to_string()).collect(),
         weights: keep.iter().map(|&f| weights[f].iter().map(|w| round6(*w)).collect()).collect(),
         bias,
-    };
-    let mut provenance = opts.provenance.clone();
-    provenance.training_items = items.len();
-    provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
-    Ok(ModelFile {
-        format: FORMAT.into(),
-        version: VERSION,
-        provenance,
-        sentiment,
-        category,
-        temperature: 1.0,
-        label_threshold: 0.5,
     })
 }
 
@@ -324,6 +357,12 @@ fn lexical_names(tools: &Tools, text: &str) -> Vec<String> {
     names.sort_unstable();
     names.dedup();
     names
+}
+
+/// Trains only the sentiment layer.
+pub fn train_sentiment_layer(opts: &TrainOptions) -> Result<LayerFile> {
+    let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
+    train_sentiment(&tools, opts)
 }
 
 fn train_sentiment(tools: &Tools, opts: &TrainOptions) -> Result<LayerFile> {
@@ -354,7 +393,7 @@ fn train_sentiment(tools: &Tools, opts: &TrainOptions) -> Result<LayerFile> {
     }
     let fitted = LogisticRegression::default()
         .alpha(opts.sentiment_alpha)
-        .max_iterations(200)
+        .max_iterations(opts.max_iterations.min(150))
         .fit(&Dataset::new(x, y))
         .map_err(|e| Error::Training(format!("sentiment layer: {e}")))?;
     // The fitted model's positive class is the larger label, 1 = positive review.

@@ -45,6 +45,8 @@ impl ContextRule {
 #[derive(Debug)]
 pub(crate) struct Lexicon {
     pub opinions: HashMap<String, OpinionInfo>,
+    /// Words that contain an opinion but are not one (差不多, 多少).
+    pub neutral: HashSet<String>,
     /// Longest opinion entry, in characters.
     pub max_opinion_chars: usize,
     pub context: Vec<ContextRule>,
@@ -84,6 +86,8 @@ struct OpinionsFile {
     context: HashMap<String, HashMap<String, String>>,
     #[serde(default)]
     position: PositionTable,
+    #[serde(default)]
+    neutral: Option<WordsTable>,
 }
 
 #[derive(Deserialize, Default)]
@@ -240,6 +244,7 @@ impl Lexicon {
                 info.final_only = true;
             }
         }
+        let neutral = set(o.neutral.map(|t| t.words).unwrap_or_default());
         let max_opinion_chars = opinions.keys().map(|w| w.chars().count()).max().unwrap_or(1);
 
         let mut aspect_words = HashSet::new();
@@ -282,6 +287,7 @@ impl Lexicon {
 
         Ok(Lexicon {
             opinions,
+            neutral,
             max_opinion_chars,
             context,
             aspects: aspect_words,
@@ -310,13 +316,16 @@ impl Lexicon {
         })
     }
 
-    /// The class of an aspect: that of the longest class member it contains.
+    /// The class of an aspect: that of its longest suffix that is a class member
+    /// (the head of a Chinese compound is last: 空调外机噪音 is a noise), else that
+    /// of the longest member it contains.
     pub fn aspect_class(&self, aspect: &str) -> Option<u8> {
-        let mut best: Option<(usize, u8)> = None;
+        // (is suffix, length) ranks a match.
+        let mut best: Option<((bool, usize), u8)> = None;
         for m in self.class_ac.find_overlapping_iter(aspect) {
-            let len = m.end() - m.start();
-            if best.is_none_or(|(l, _)| len > l) {
-                best = Some((len, self.class_of_pattern[m.pattern().as_usize()]));
+            let rank = (m.end() == aspect.len(), m.end() - m.start());
+            if best.is_none_or(|(r, _)| rank > r) {
+                best = Some((rank, self.class_of_pattern[m.pattern().as_usize()]));
             }
         }
         best.map(|(_, c)| c)

@@ -141,6 +141,8 @@ struct Candidate {
     negated: bool,
     polarity: Polarity,
     layout: Layout,
+    /// The verb of V得A when the aspect is its subject (客服处理得及时).
+    verb: Option<usize>,
 }
 
 fn is_noun_tag(tag: &str) -> bool {
@@ -153,13 +155,13 @@ fn is_verb_tag(tag: &str) -> bool {
 
 /// Tags of words that are never split into modifier + opinion.
 fn unsplittable_tag(tag: &str) -> bool {
-    matches!(tag, "r" | "m" | "mq" | "q" | "t" | "f" | "x" | "eng" | "p" | "c" | "nr" | "ns" | "nt" | "nz" | "w")
+    matches!(tag, "r" | "x" | "eng" | "p" | "c" | "w")
 }
 
 impl KeywordExtractor {
     /// The extractor with the embedded lexicons.
     pub fn embedded() -> Result<Self> {
-        Ok(KeywordExtractor { lex: Lexicon::embedded()?, exp: std::env::var("KW_EXP").ok().and_then(|v| v.parse().ok()).unwrap_or(0), topics: TopicModel::embedded()?, max_keywords: MAX_KEYWORDS })
+        Ok(KeywordExtractor { lex: Lexicon::embedded()?, exp: std::env::var("KW_EXP").ok().and_then(|v| v.parse().ok()).unwrap_or(0), topics: TopicModel::embedded()?, max_keywords: std::env::var("KW_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_KEYWORDS) })
     }
 
     /// The extractor with lexicons given as TOML texts (same formats as the files
@@ -235,6 +237,12 @@ impl KeywordExtractor {
         self.topics.top(tokens, MAX_TOPICS)
     }
 
+    /// The units the patterns see, as `word/tag` (a debugging aid).
+    #[doc(hidden)]
+    pub fn debug_units(&self, text: &NormalizedText, tokens: &[Token<'_>]) -> String {
+        self.units(&text.text, tokens).iter().map(|u| format!("{}/{}", u.w, u.tag)).collect::<Vec<_>>().join(" ")
+    }
+
     // ---- units --------------------------------------------------------------
 
     fn units<'a>(&self, s: &'a str, tokens: &[Token<'a>]) -> Vec<Unit<'a>> {
@@ -249,6 +257,16 @@ impl KeywordExtractor {
                 be: t.byte_end,
                 brk: t.is_clause_break() && t.is_punctuation(),
             };
+            // 价格比 + 出租车便宜: a known aspect glued to 比.
+            if let Some(head) = t.word.strip_suffix('比') {
+                if !head.is_empty() && self.lex.aspects.contains(head) {
+                    let hb = u.bs + head.len();
+                    let hc = u.start + head.chars().count();
+                    out.push(Unit { w: &s[u.bs..hb], tag: "n", end: hc, be: hb, ..u });
+                    out.push(Unit { w: &s[hb..u.be], tag: "p", start: hc, bs: hb, ..u });
+                    continue;
+                }
+            }
             if u.brk || t.word.len() <= 3 || unsplittable_tag(t.tag) || self.known(t.word) {
                 out.push(u);
                 continue;
@@ -262,6 +280,7 @@ impl KeywordExtractor {
     fn known(&self, w: &str) -> bool {
         let l = &self.lex;
         l.opinions.contains_key(w)
+            || l.neutral.contains(w)
             || l.negators.contains(w)
             || l.degree.contains(w)
             || l.aspects.contains(w)
@@ -328,6 +347,8 @@ impl KeywordExtractor {
                 "ud"
             } else if a > op_at {
                 "ul"
+            } else if a == 0 && l.aspects.contains(piece) {
+                "n"
             } else if a == 0 && !is_prefix(piece) {
                 "v"
             } else {
@@ -363,6 +384,19 @@ impl KeywordExtractor {
         if let Some(c) = cover(head, bounds, 0, &is_prefix) {
             return Some(c);
         }
+        // aspect + prefixes: 速度快, 皮太厚, 价格合理 glued by jieba.
+        for k in (1..n).rev() {
+            if self.lex.aspects.contains(&head[..bounds[k]]) {
+                if let Some(rest) = cover(head, bounds, k, &is_prefix) {
+                    let mut c = vec![0];
+                    c.extend(rest);
+                    return Some(c);
+                }
+            }
+        }
+        if n >= 1 && self.lex.aspects.contains(head) {
+            return Some(vec![0]);
+        }
         // verb 得 prefixes
         for k in 1..n {
             if &head[bounds[k]..bounds[k + 1]] == "得" {
@@ -388,7 +422,7 @@ impl KeywordExtractor {
         while cs < units.len() {
             // Clause [cs, ce).
             let mut ce = cs;
-            while ce < units.len() && !units[ce].brk {
+            while ce < units.len() && !(units[ce].brk && !self.soft_space(units, cs, ce)) {
                 ce += 1;
             }
             if ce > cs {
@@ -422,7 +456,14 @@ impl KeywordExtractor {
             lastw == "吗" || lastw == "么" || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
         };
         let mut i = cs;
-        while i < ce {
+        'scan: while i < ce {
+            // Neutral words spread over several units (差 + 不多).
+            for n in (2..=(ce - i).min(3)).rev() {
+                if l.neutral.contains(&s[units[i].bs..units[i + n - 1].be]) {
+                    i += n;
+                    continue 'scan;
+                }
+            }
             let Some(m) = self.match_opinion(s, units, i, cs, ce) else {
                 i += 1;
                 continue;
@@ -440,6 +481,8 @@ impl KeywordExtractor {
                     first_neg = Some(k - 1);
                 } else if l.degree.contains(w) {
                     excess |= l.excess.contains(w);
+                } else if (w == "的" || w == "地") && k >= cs + 2 && l.degree.contains(units[k - 2].w) {
+                    // 非常的顺: the particle after a degree adverb.
                 } else if l.comparison.contains(w) && k >= cs + 2 && l.negators.contains(units[k - 2].w) {
                     // 没有 以前 好: the filler belongs to the negated comparison.
                 } else {
@@ -462,23 +505,33 @@ impl KeywordExtractor {
 
             // The aspect.
             let mut layout = Layout::AspectOpinion;
+            let mut verb = None;
+            let mut coordinated: Vec<(usize, usize)> = Vec::new();
             let mut aspect = m.object.inspect(|_| layout = Layout::OpinionAspect);
             let mut b = k;
-            while b > cs && (l.skip.contains(units[b - 1].w) || l.degree.contains(units[b - 1].w)) {
+            while b > cs && (l.skip.contains(units[b - 1].w) || l.degree.contains(units[b - 1].w) || units[b - 1].w.trim().is_empty()) {
                 b -= 1;
             }
-            // A的N: the opinion describes the noun after it (干净的房间, 最好的宾馆).
-            let attributive = aspect.is_none()
-                && op_end + 1 < ce
-                && units[op_end].w == "的"
-                && self.is_aspect(&units[op_end + 1])
-                && !is_verb_tag(units[op_end + 1].tag);
-            if attributive {
+            // 椅子的好脏: a 的 between the aspect and the modifiers.
+            if b > cs + 1 && b < k && units[b - 1].w == "的" && self.is_aspect(&units[b - 2]) {
+                b -= 1;
+            }
+            // A的N: the opinion describes the noun after it (干净的房间, 最好的(一家)宾馆).
+            let attributive = if aspect.is_none() && op_end + 1 < ce && units[op_end].w == "的" {
+                let mut j = op_end + 1;
+                while j < ce && j - op_end <= 2 && matches!(units[j].tag, "m" | "mq" | "q") {
+                    j += 1;
+                }
+                (j < ce && self.is_aspect(&units[j]) && !is_verb_tag(units[j].tag)).then_some(j)
+            } else {
+                None
+            };
+            if let Some(j) = attributive {
                 if self.exp & 1 != 0 {
                     continue;
                 }
-                let (j, mut e) = (op_end + 1, op_end + 2);
-                while e < ce && e - j < 2 && self.is_aspect(&units[e]) && !is_verb_tag(units[e].tag) {
+                let mut e = j + 1;
+                while e < ce && e - j < 3 && self.is_aspect(&units[e]) && !is_verb_tag(units[e].tag) {
                     e += 1;
                 }
                 if !l.aspects.contains(units[e - 1].w) {
@@ -488,11 +541,30 @@ impl KeywordExtractor {
             }
             if aspect.is_none() {
                 if b >= cs + 2 && units[b - 1].w == "得" && self.is_verb_like(&units[b - 2]) {
-                    aspect = Some((b - 2, b - 1));
+                    // V得A: 送得慢; with a subject, 客服处理得很及时 judges the 客服.
+                    let v = b - 2;
                     layout = Layout::VerbDe;
+                    verb = Some(v);
+                    aspect = Some(self.aspect_before(units, cs, v).unwrap_or((v, v + 1)));
                 } else if let Some(run) = self.aspect_before(units, cs, b) {
-                    // 比X好 / 不如X: X is the standard of comparison; the aspect is before it.
-                    if run.0 > cs && matches!(units[run.0 - 1].w, "比" | "比起" | "不如" | "像" | "跟" | "和" | "与") {
+                    let conj = run.0 > 0 && Self::is_coordinator(units[run.0 - 1].w);
+                    let all = (run.1..b).any(|x| matches!(units[x].w, "都" | "均" | "全" | "全都" | "都是" | "也都"));
+                    if run.0 > cs && matches!(units[run.0 - 1].w, "离" | "距" | "距离" | "靠近" | "临近" | "到") {
+                        // 离X近: X is a landmark, not what is judged.
+                        continue;
+                    }
+                    if conj && (all || units[run.0 - 1].w == "、") {
+                        // X和Y都好, X、Y都好: every conjunct is judged.
+                        aspect = Some(run);
+                        let mut a0 = run.0;
+                        while a0 > 0 && Self::is_coordinator(units[a0 - 1].w) && coordinated.len() < 3 {
+                            let lower = if units[a0 - 1].w == "、" { 0 } else { cs };
+                            let Some(prev) = self.aspect_before(units, lower, a0 - 1) else { break };
+                            coordinated.push(prev);
+                            a0 = prev.0;
+                        }
+                    } else if run.0 > cs && matches!(units[run.0 - 1].w, "比" | "比起" | "不如" | "像" | "跟" | "和" | "与" | "同") {
+                        // 比X好 / 不如X: X is the standard of comparison; the aspect is before it.
                         let mut b2 = run.0 - 1;
                         while b2 > cs && (l.skip.contains(units[b2 - 1].w) || l.degree.contains(units[b2 - 1].w)) {
                             b2 -= 1;
@@ -509,10 +581,14 @@ impl KeywordExtractor {
             if aspect.is_none() {
                 aspect = self.forward_aspect(units, &m, op_end, ce).inspect(|_| layout = Layout::OpinionAspect);
             }
+            if aspect.is_none() && self.exp & 32 == 0 {
+                aspect = self.distant_aspect(s, units, cs, b);
+            }
             if aspect.is_none() && self.exp & 2 == 0 {
                 if let Some((a, idx, prev_end)) = *last {
-                    let opens = b == cs && idx + 1 == clause_idx;
+                    let opens = b == cs && idx + 1 == clause_idx && (self.exp & 4 == 0 || (cs > 0 && units[cs - 1].w == "、"));
                     let joined = idx == clause_idx
+                        && self.exp & 8 == 0
                         && b > cs
                         && (l.conjunctions.contains(units[b - 1].w)
                             || l.contrast.contains(units[b - 1].w)
@@ -531,7 +607,7 @@ impl KeywordExtractor {
                 Found::Pattern(p) => p,
                 Found::Lexicon(OpinionInfo { pol: Pol::Fixed(p), .. }) => p,
                 Found::Lexicon(OpinionInfo { pol: Pol::Context(ix), .. }) => {
-                    if excess {
+                    if excess && !matches!(&s[units[m.start].bs..units[m.end - 1].be], "快" | "慢") {
                         Polarity::Negative
                     } else {
                         let atext = &s[units[aspect.0].bs..units[aspect.1 - 1].be];
@@ -541,6 +617,17 @@ impl KeywordExtractor {
             };
             let negated = negs % 2 == 1;
             let polarity = if negated { polarity.flip() } else { polarity };
+            // Coordinated aspects come first, in text order.
+            for &a in coordinated.iter().rev() {
+                let polarity = match m.found {
+                    Found::Lexicon(OpinionInfo { pol: Pol::Context(ix), .. }) if !excess => {
+                        let p = l.context[ix as usize].polarity(l.aspect_class(&s[units[a.0].bs..units[a.1 - 1].be]));
+                        if negated { p.flip() } else { p }
+                    }
+                    _ => polarity,
+                };
+                out.push(Candidate { aspect: a, opinion: (op_start, op_end), core: (m.start, m.end), negated, polarity, layout, verb });
+            }
             out.push(Candidate {
                 aspect,
                 opinion: (op_start, op_end),
@@ -548,6 +635,7 @@ impl KeywordExtractor {
                 negated,
                 polarity,
                 layout,
+                verb,
             });
         }
     }
@@ -571,6 +659,37 @@ impl KeywordExtractor {
         Some((a0, head + 1))
     }
 
+    /// A space between an aspect and its opinion (裤子 很好) does not end the clause.
+    fn soft_space(&self, units: &[Unit<'_>], cs: usize, i: usize) -> bool {
+        if self.exp & 16 != 0 || !units[i].w.trim().is_empty() || i == cs || i + 1 >= units.len() {
+            return false;
+        }
+        let (prev, next) = (&units[i - 1], &units[i + 1]);
+        let l = &self.lex;
+        self.is_aspect(prev) && (l.degree.contains(next.w) || l.negators.contains(next.w) || l.opinions.contains_key(next.w))
+    }
+
+    /// The aspect a few words before the opinion, across a verb phrase
+    /// (鞋子穿了两天就开胶了, 空调开了一晚上都不制冷): the nearest known aspect within
+    /// six units, with no opinion, contrast or negator in between.
+    fn distant_aspect(&self, s: &str, units: &[Unit<'_>], cs: usize, b: usize) -> Option<(usize, usize)> {
+        let l = &self.lex;
+        let lo = b.saturating_sub(6).max(cs);
+        let mut j = b;
+        while j > lo {
+            j -= 1;
+            let u = &units[j];
+            if l.contrast.contains(u.w) || l.opinions.contains_key(u.w) || l.negators.contains(u.w) || u.brk {
+                return None;
+            }
+            if l.aspects.contains(u.w) && !is_verb_tag(u.tag) && !l.not_aspects.contains(u.w) {
+                let _ = s;
+                return self.aspect_before(units, cs, j + 1);
+            }
+        }
+        None
+    }
+
     /// A word that can be the aspect.
     fn is_aspect(&self, u: &Unit<'_>) -> bool {
         let l = &self.lex;
@@ -590,6 +709,10 @@ impl KeywordExtractor {
         is_noun_tag(u.tag) || (is_verb_tag(u.tag) && l.verb_aspects.contains(w))
     }
 
+    fn is_coordinator(w: &str) -> bool {
+        matches!(w, "和" | "跟" | "与" | "及" | "以及" | "还是" | "或" | "或者" | "、" | "及其" | "还有")
+    }
+
     fn is_verb_like(&self, u: &Unit<'_>) -> bool {
         (is_verb_tag(u.tag) || self.lex.verb_aspects.contains(u.w) || self.lex.aspects.contains(u.w))
             && !self.lex.skip.contains(u.w)
@@ -601,7 +724,9 @@ impl KeywordExtractor {
     fn forward_aspect(&self, units: &[Unit<'_>], m: &OpinionMatch, op_end: usize, ce: usize) -> Option<(usize, usize)> {
         let verbal = match m.found {
             Found::Pattern(_) => true,
-            Found::Lexicon(OpinionInfo { pol: Pol::Fixed(Polarity::Negative), .. }) => is_verb_tag(units[m.end - 1].tag),
+            Found::Lexicon(OpinionInfo { pol: Pol::Fixed(Polarity::Negative), .. }) => {
+                m.end - m.start > 1 || is_verb_tag(units[m.end - 1].tag)
+            }
             _ => false,
         };
         let mut j = op_end;
@@ -639,7 +764,15 @@ impl KeywordExtractor {
             let end = i + n;
             // A degree adverb, negator or noun right before another opinion is not one itself
             // (严重不符, 卫生很好, 没有问题).
-            if n == 1 && (l.degree.contains(w) || l.negators.contains(w) || l.aspects.contains(w) || is_noun_tag(units[i].tag)) {
+            if n == 1 && l.degree.contains(w) && end < ce && (l.opinions.contains_key(units[end].w) || l.negators.contains(units[end].w)) {
+                // 好重, 好不方便: a degree adverb here.
+                return None;
+            }
+            // 快到了, 多放点, 少给了: a one-character word before a verb is an adverb.
+            if n == 1 && w.chars().count() == 1 && end < ce && is_verb_tag(units[end].tag) && !matches!(units[end].w, "了" | "的" | "得" | "过") && matches!(w, "快" | "多" | "少" | "早" | "晚" | "好" | "难" | "慢" | "大" | "小" | "高" | "低") {
+                return None;
+            }
+            if n == 1 && (l.negators.contains(w) || l.aspects.contains(w) || is_noun_tag(units[i].tag)) {
                 let mut j = end;
                 while j < ce && (l.degree.contains(units[j].w) || l.skip.contains(units[j].w) || l.negators.contains(units[j].w)) {
                     j += 1;
@@ -705,7 +838,10 @@ impl KeywordExtractor {
         let opinion = as_written(c.opinion.0, c.opinion.1);
         let display = match c.layout {
             Layout::AspectOpinion => format!("{aspect}{opinion}"),
-            Layout::VerbDe => format!("{aspect}得{opinion}"),
+            Layout::VerbDe => match c.verb {
+                Some(v) if v >= c.aspect.1 => format!("{aspect}{}得{opinion}", &s[units[v].bs..units[v].be]),
+                _ => format!("{aspect}得{opinion}"),
+            },
             Layout::OpinionAspect => format!("{opinion}{aspect}"),
         };
         let lo = units[c.aspect.0].start.min(units[c.opinion.0].start);

@@ -128,6 +128,9 @@ impl PriorityScorer {
             type_cost = issue.cost;
         } else {
             severity = cfg.formula.default_severity;
+            if input.category == Category::Problem {
+                reasons.push("problem of no listed issue type".to_string());
+            }
             department = cfg.default_department[input.category.index()];
             type_cost = 1.0;
             urgency = Urgency::Normal;
