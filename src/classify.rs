@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::category::Category;
-use crate::features::{feature_key, FeatureExtractor, SparseVec, Span};
+use crate::features::{feature_key, CueHit, FeatureExtractor, SparseVec, Span};
 use crate::model::{LayerFile, ModelFile};
 use crate::segment::{clauses, Token};
 
@@ -86,33 +86,60 @@ pub struct Classification {
 }
 
 /// Names of the sentiment-derived features, for building vocabularies.
-pub const SENTIMENT_FEATURES: [&str; 5] = ["sent:whole", "sent:min", "sent:max", "sent:any_negative", "sent:any_positive"];
+pub const SENTIMENT_FEATURES: [&str; 11] = [
+    "sent:whole",
+    "sent:min",
+    "sent:max",
+    "sent:any_negative",
+    "sent:any_positive",
+    "clause:suggest",
+    "clause:negative_plain",
+    "clause:positive_plain",
+    "sent:min_plain",
+    "clause:suggest_without_negative",
+    "clause:question_with_failure",
+];
+
+/// Cue classes the clause structure reads, resolved once at construction.
+#[derive(Debug, Clone, Copy)]
+struct ClauseCues {
+    suggest: Option<usize>,
+    advice_others: Option<usize>,
+    keep_up: Option<usize>,
+    enquire: Option<usize>,
+    why: Option<usize>,
+    fail: Option<usize>,
+}
 
 /// The classifier: feature extraction plus the two layers.
 #[derive(Debug)]
 pub struct Classifier {
     extractor: FeatureExtractor,
+    clause_cues: ClauseCues,
     sentiment: LinearLayer,
     category: LinearLayer,
+    presence: LinearLayer,
+    presence_thresholds: [f32; 4],
     temperature: f32,
-    label_threshold: f32,
 }
 
 impl Classifier {
     pub fn new(extractor: FeatureExtractor, model: &ModelFile) -> Self {
         Classifier {
+            clause_cues: ClauseCues::of(&extractor),
             extractor,
             sentiment: LinearLayer::from_file(&model.sentiment),
             category: LinearLayer::from_file(&model.category),
+            presence: LinearLayer::from_file(&model.presence),
+            presence_thresholds: std::array::from_fn(|i| model.presence_thresholds.get(i).copied().unwrap_or(0.5)),
             temperature: model.temperature,
-            label_threshold: model.label_threshold,
         }
     }
 
     /// A classifier with a sentiment layer only, for computing features while
     /// the category layer is trained.
     pub fn for_training(extractor: FeatureExtractor, sentiment: &LayerFile) -> Self {
-        Classifier { extractor, sentiment: LinearLayer::from_file(sentiment), category: LinearLayer::empty(4), temperature: 1.0, label_threshold: 0.5 }
+        Classifier { clause_cues: ClauseCues::of(&extractor), extractor, sentiment: LinearLayer::from_file(sentiment), category: LinearLayer::empty(4), presence: LinearLayer::empty(4), presence_thresholds: [0.5; 4], temperature: 1.0 }
     }
 
     pub fn extractor(&self) -> &FeatureExtractor {
@@ -141,51 +168,103 @@ impl Classifier {
         let clause_bytes: Vec<_> =
             ranges.iter().map(|r| tokens[r.start].byte_start - base..tokens[r.end - 1].byte_end - base).collect();
         let mut x = Vec::with_capacity(tokens.len() * 4 + text.len());
-        self.extractor.category(&Span { text, tokens, clause_bytes: &clause_bytes }, &mut x);
+        let hits = self.extractor.cues().find(text);
+        self.extractor.category_with_cues(&Span { text, tokens, clause_bytes: &clause_bytes }, &hits, &mut x);
         let clause_sentiment: Vec<f32> = ranges.iter().map(|r| self.sentiment(&tokens[r.clone()])).collect();
         push_sentiment_features(&mut x, self.sentiment(tokens), &clause_sentiment);
+        self.push_clause_structure(&mut x, &hits, &clause_bytes, &clause_sentiment);
         dedup(&mut x);
         (x, clause_sentiment)
     }
 
-    fn probabilities(&self, x: &[(u64, f32)]) -> [f32; 4] {
-        let mut s = [0.0f32; 4];
-        self.category.score(x, &mut s);
-        softmax(&mut s, self.temperature);
-        s
-    }
-
-    /// The primary category for an already-built feature vector.
-    pub fn classify_features(&self, x: &[(u64, f32)]) -> Category {
-        argmax(&self.probabilities(x))
+    /// Decides category, confidence and labels from a feature vector.
+    ///
+    /// Each category's presence is scored on its own; the primary category is
+    /// the first present one in LABELING.md's precedence (problem > suggestion >
+    /// enquiry > praise). With presence probabilities p, the chance that `c` is
+    /// primary is p_c times (1 − p_h) for every category h above it; that is the
+    /// reported score and the confidence. Nothing present: the multinomial layer decides.
+    pub fn classify_features(&self, x: &[(u64, f32)]) -> (Category, f32, [f32; 4], Vec<Category>) {
+        let mut presence = [0.0f32; 4];
+        self.presence.score(x, &mut presence);
+        for p in presence.iter_mut() {
+            *p = 1.0 / (1.0 + (-*p).exp());
+        }
+        let mut primary_prob = [0.0f32; 4];
+        let mut none_above = 1.0f32;
+        for c in PRECEDENCE {
+            primary_prob[c.index()] = presence[c.index()] * none_above;
+            none_above *= 1.0 - presence[c.index()];
+        }
+        let mut multinomial = [0.0f32; 4];
+        self.category.score(x, &mut multinomial);
+        softmax(&mut multinomial, self.temperature);
+        // What is left (nothing present) is shared as the multinomial layer says.
+        for c in Category::ALL {
+            primary_prob[c.index()] += none_above * multinomial[c.index()];
+        }
+        let present: Vec<Category> = PRECEDENCE.into_iter().filter(|c| presence[c.index()] >= self.presence_thresholds[c.index()]).collect();
+        let primary = present.first().copied().unwrap_or_else(|| argmax(&multinomial));
+        let mut labels = vec![primary];
+        labels.extend(present.into_iter().filter(|&c| c != primary));
+        (primary, primary_prob[primary.index()], primary_prob, labels)
     }
 
     /// Classifies a normalised text given its tokens.
     pub fn classify(&self, text: &str, tokens: &[Token<'_>]) -> Classification {
         let ranges = clauses(tokens);
         let (x, _) = self.features_with_clauses(text, tokens, &ranges);
-        let probabilities = self.probabilities(&x);
-        let primary = argmax(&probabilities);
-        let mut present = [false; 4];
-        present[primary.index()] = true;
-        if ranges.len() > 1 {
-            for r in &ranges {
-                let clause_text = &text[tokens[r.start].byte_start..tokens[r.end - 1].byte_end];
-                let toks = &tokens[r.clone()];
-                let whole = [0..toks.len()];
-                let (cx, _) = self.features_with_clauses(clause_text, toks, &whole);
-                let p = self.probabilities(&cx);
-                for c in Category::ALL {
-                    if p[c.index()] >= self.label_threshold && c.precedence() < primary.precedence() {
-                        present[c.index()] = true;
-                    }
-                }
+        let (category, confidence, probabilities, labels) = self.classify_features(&x);
+        Classification { category, confidence, probabilities, labels }
+    }
+}
+
+impl ClauseCues {
+    fn of(extractor: &FeatureExtractor) -> Self {
+        let c = |n: &str| extractor.cues().class(n);
+        ClauseCues { suggest: c("suggest"), advice_others: c("advice_others"), keep_up: c("keep_up"), enquire: c("enquire"), why: c("why"), fail: c("fail") }
+    }
+}
+
+impl Classifier {
+    /// Clause structure: which clauses propose a change, and how the other
+    /// clauses feel. A suggestion clause ("希望改进早餐") reads negative to a
+    /// sentiment model, so the sentiment of the *other* clauses is what tells a
+    /// suggestion in a satisfied review from a complaint (LABELING.md rules 4, 5, 10).
+    fn push_clause_structure(&self, x: &mut SparseVec, hits: &[CueHit], clause_bytes: &[std::ops::Range<usize>], sentiment: &[f32]) {
+        let cc = self.clause_cues;
+        let in_clause = |class: Option<usize>, r: &std::ops::Range<usize>| {
+            class.is_some_and(|k| hits.iter().any(|h| h.class == k && r.contains(&h.byte_start)))
+        };
+        let mut any_suggest = false;
+        let mut negative_plain = false;
+        let mut positive_plain = false;
+        let mut min_plain = f32::INFINITY;
+        let mut question_with_failure = false;
+        for (r, &s) in clause_bytes.iter().zip(sentiment) {
+            let suggest = in_clause(cc.suggest, r) && !in_clause(cc.advice_others, r) && !in_clause(cc.keep_up, r);
+            if suggest {
+                any_suggest = true;
+            } else {
+                negative_plain |= s < -1.0;
+                positive_plain |= s > 1.0;
+                min_plain = min_plain.min(s);
             }
+            question_with_failure |= (in_clause(cc.enquire, r) || in_clause(cc.why, r)) && in_clause(cc.fail, r);
         }
-        let mut labels: Vec<Category> = Category::ALL.into_iter().filter(|c| present[c.index()] && *c != primary).collect();
-        labels.sort_by_key(|c| std::cmp::Reverse(c.precedence()));
-        labels.insert(0, primary);
-        Classification { category: primary, confidence: probabilities[primary.index()], probabilities, labels }
+        let flag = |x: &mut SparseVec, name: &str, on: bool| {
+            if on {
+                x.push((feature_key(name), 1.0));
+            }
+        };
+        flag(x, "clause:suggest", any_suggest);
+        flag(x, "clause:negative_plain", negative_plain);
+        flag(x, "clause:positive_plain", positive_plain);
+        if min_plain.is_finite() {
+            x.push((feature_key("sent:min_plain"), (min_plain / 4.0).clamp(-1.5, 1.5)));
+        }
+        flag(x, "clause:suggest_without_negative", any_suggest && !negative_plain);
+        flag(x, "clause:question_with_failure", question_with_failure);
     }
 }
 
@@ -222,6 +301,9 @@ fn softmax(s: &mut [f32; 4], temperature: f32) {
         *v /= sum;
     }
 }
+
+/// LABELING.md rule 4, highest first.
+const PRECEDENCE: [Category; 4] = [Category::Problem, Category::Suggestion, Category::Enquiry, Category::Praise];
 
 fn argmax(p: &[f32; 4]) -> Category {
     let mut best = 0;

@@ -163,6 +163,12 @@ impl FeatureExtractor {
     /// All category features of a span except the sentiment ones, which the
     /// classifier adds from its sentiment model.
     pub fn category(&self, span: &Span<'_, '_>, out: &mut SparseVec) {
+        let hits = self.cues.find(span.text);
+        self.category_with_cues(span, &hits, out);
+    }
+
+    /// As `category`, with the span's cue hits already found.
+    pub fn category_with_cues(&self, span: &Span<'_, '_>, hits: &[CueHit], out: &mut SparseVec) {
         self.lexical(span.tokens, out);
         // Character bigrams over content characters.
         let mut prev: Option<char> = None;
@@ -183,7 +189,7 @@ impl FeatureExtractor {
         // Cues, once per class, plus where they sit.
         let last_clause_start = span.clause_bytes.last().map_or(0, |r| r.start);
         let mut seen = [0u8; 32];
-        for hit in self.cues.find(span.text) {
+        for hit in hits.iter().copied() {
             let Some(slot) = seen.get_mut(hit.class) else { continue };
             let name = &self.cues.names[hit.class];
             if *slot & 1 == 0 {

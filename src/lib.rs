@@ -28,6 +28,7 @@ pub mod pii;
 pub mod pipeline;
 pub mod priority;
 pub mod record;
+pub mod report;
 pub mod resources;
 pub mod segment;
 pub mod summary;

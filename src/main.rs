@@ -10,6 +10,9 @@ use feedback_triage::eval::{evaluate, Prediction};
 use feedback_triage::input::{count_rows, Format, RecordReader, Reject};
 use feedback_triage::output::{AtomicOutput, RecordWriter};
 use feedback_triage::record::{Analysis, FeedbackRecord};
+use feedback_triage::priority::PriorityScorer;
+use feedback_triage::report::{self, ReportBuilder};
+use feedback_triage::summary::SummaryBuilder;
 use feedback_triage::train::{self, Corpora, TrainOptions};
 use feedback_triage::{Error, Pipeline};
 
@@ -28,6 +31,24 @@ enum Command {
     Train(TrainArgs),
     /// Measure a model on a gold file (LABELING.md format): accuracy, macro-F1, per-class scores, confusion.
     Eval(EvalArgs),
+    /// Write the analysis report (反馈分析报告, one self-contained HTML page) for output of an earlier `classify`.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Analysed records: the JSONL output of `triage classify`.
+    #[arg(short, long)]
+    input: PathBuf,
+    /// Where to write the HTML report.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The JSON summary of an earlier run, for trends (groups that rose, fell or are new; spikes).
+    #[arg(long)]
+    previous: Option<PathBuf>,
+    /// The rejects file of the same run (`classify --rejects`), counted and listed in the report.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -62,6 +83,18 @@ struct ClassifyArgs {
     /// Keep phone, ID-card, bank-card numbers and e-mail addresses in clear (masked by default).
     #[arg(long)]
     keep_pii: bool,
+    /// Write the batch's JSON summary (top keyword groups per category) here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Priority configuration (TOML, merged over the embedded models/priority.toml).
+    #[arg(long)]
+    priority_config: Option<PathBuf>,
+    /// Also write the analysis report (self-contained HTML) here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// The JSON summary of an earlier run, for the report's trends.
+    #[arg(long, requires = "report")]
+    previous: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -93,6 +126,9 @@ struct TrainArgs {
     /// Times each suggestion item counts (the class is rare).
     #[arg(long, default_value_t = TrainOptions::default().suggestion_weight)]
     suggestion_weight: usize,
+    /// Add this many weakly labelled negative (problem) and positive (praise) corpus reviews.
+    #[arg(long, default_value_t = 0)]
+    weak: usize,
     /// Minimum number of training items a category feature must occur in.
     #[arg(long, default_value_t = TrainOptions::default().min_df)]
     min_df: usize,
@@ -117,6 +153,7 @@ fn main() -> ExitCode {
         Command::Classify(a) => classify(a),
         Command::Train(a) => train_cmd(a),
         Command::Eval(a) => eval_cmd(a),
+        Command::Report(a) => report_cmd(a),
     };
     match result {
         Ok(code) => code,
@@ -139,14 +176,25 @@ struct CliSink<'a> {
     writer: RecordWriter,
     rejects: Option<AtomicOutput>,
     quiet: bool,
+    report: Option<ReportBuilder>,
+    summary: Option<SummaryBuilder>,
 }
 
 impl Sink for CliSink<'_> {
     fn analysed(&mut self, record: &FeedbackRecord, analysis: &Analysis) -> Result<(), Error> {
+        if let Some(r) = &mut self.report {
+            r.add(record, analysis);
+        }
+        if let Some(s) = &mut self.summary {
+            s.add(analysis);
+        }
         self.writer.write(record, analysis, self.pipeline.normalizer())
     }
 
     fn rejected(&mut self, reject: &Reject) -> Result<(), Error> {
+        if let Some(r) = &mut self.report {
+            r.add_reject(reject);
+        }
         if !self.quiet {
             eprintln!("triage: rejected {reject}");
         }
@@ -164,7 +212,10 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
         // Only fails if a global pool already exists, which cannot happen here.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
     }
-    let pipeline = load_pipeline(a.model.as_deref())?.with_pii_masking(!a.keep_pii);
+    let mut pipeline = load_pipeline(a.model.as_deref())?.with_pii_masking(!a.keep_pii);
+    if let Some(p) = &a.priority_config {
+        pipeline = pipeline.with_priority(PriorityScorer::from_path(p)?);
+    }
     let format = a.format.unwrap_or_else(|| a.input.as_deref().map_or(Format::Jsonl, Format::from_path));
     let reader = RecordReader::open(a.input.as_deref(), format)?;
     let total = a.input.as_deref().filter(|p| *p != Path::new("-")).and_then(|p| count_rows(p, format));
@@ -175,7 +226,13 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
         writer: RecordWriter::new(AtomicOutput::create(a.output.as_deref())?, a.output_format),
         rejects: a.rejects.as_deref().map(|p| AtomicOutput::create(Some(p))).transpose()?,
         quiet: a.quiet,
+        report: a.report.as_ref().map(|_| ReportBuilder::new()),
+        summary: a.summary.as_ref().map(|_| SummaryBuilder::new()),
     };
+    let previous = a.previous.as_deref().map(report::load_summary).transpose()?;
+    if let Some(r) = &mut sink.report {
+        r.set_source(a.input.as_deref().map_or("<stdin>".to_string(), |p| p.display().to_string()));
+    }
     let stats: RunStats = batch::run(&pipeline, reader, &mut sink, &mut |pass, n| {
         if let Some(bar) = &bar {
             match pass {
@@ -190,6 +247,15 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
     sink.writer.commit()?;
     if let Some(r) = sink.rejects {
         r.commit()?;
+    }
+    if let (Some(s), Some(path)) = (&sink.summary, a.summary.as_deref()) {
+        let mut out = AtomicOutput::create(Some(path))?;
+        out.write_all(serde_json::to_string_pretty(&s.finish()).unwrap_or_default().as_bytes())?;
+        out.commit()?;
+    }
+    if let (Some(mut r), Some(path)) = (sink.report, a.report.as_deref()) {
+        r.set_totals(stats.read, stats.written, stats.rejected);
+        r.write(path, previous.as_ref())?;
     }
     if !a.quiet {
         eprintln!("triage: {stats}");
@@ -244,7 +310,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         }
     }
     let before = items.len();
-    let items = train::exclude_texts(items, |g| g.text.as_str(), &exclude);
+    let mut items = train::exclude_texts(items, |g| g.text.as_str(), &exclude);
     let sentiment: Vec<(String, bool)> = corpora.sentiment_reviews().into_iter().map(|(t, l)| (t.to_string(), l)).collect();
     let sent_before = sentiment.len();
     let sentiment = train::exclude_texts(sentiment, |s| s.0.as_str(), &exclude);
@@ -255,6 +321,11 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         sentiment.len(),
         sent_before - sentiment.len()
     );
+    if a.weak > 0 {
+        let mut taken = exclude.clone();
+        taken.extend(items.iter().map(|g| g.text.trim().to_string()));
+        items.extend(train::weak_items(&sentiment, a.weak, &taken));
+    }
     let mut opts = TrainOptions {
         items,
         sentiment,
@@ -274,18 +345,27 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
     };
     if let Some(k) = a.cv {
         let pairs = train::cross_validate(&opts, &sentiment_layer, k)?;
-        let gold: Vec<train::GoldItem> = pairs
+        // Scored on real feedback only (gold and corpus-row labels), not on our
+        // written or weak items, so it estimates accuracy on data like the users'.
+        let real: Vec<_> = pairs.iter().filter(|(id, _, _)| !id.starts_with("w-") && !id.starts_with("weak:")).collect();
+        let gold: Vec<train::GoldItem> = real
             .iter()
-            .map(|(g, _)| train::GoldItem { id: String::new(), text: String::new(), category: g.as_str().into(), labels: vec![], opinions: vec![] })
+            .map(|(_, g, _)| train::GoldItem { id: String::new(), text: String::new(), category: g.as_str().into(), labels: vec![], opinions: vec![] })
             .collect();
-        let preds: Vec<Prediction> = pairs.iter().map(|(_, p)| Prediction { category: Some(*p), keywords: vec![] }).collect();
-        eprintln!("triage: {k}-fold cross-validation on the training items:\n{}", evaluate(&gold, &preds));
+        let preds: Vec<Prediction> = real.iter().map(|(_, _, p)| Prediction { category: Some(*p), keywords: vec![] }).collect();
+        eprintln!("triage: {k}-fold cross-validation, scored on the {} real-feedback items:\n{}", real.len(), evaluate(&gold, &preds));
     }
     let model = train::train(&opts, Some(sentiment_layer))?;
     let mut out = AtomicOutput::create(Some(&a.output))?;
     out.write_all(model.to_json().as_bytes())?;
     out.commit()?;
     eprintln!("triage: wrote {}", a.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_cmd(a: ReportArgs) -> Result<ExitCode, Error> {
+    let built = report::report_from_files(&a.input, a.rejects.as_deref(), a.previous.as_deref(), &a.output)?;
+    eprintln!("triage: report of {} analysed / {} rejected written to {}", built.analysed(), built.rejected(), a.output.display());
     Ok(ExitCode::SUCCESS)
 }
 

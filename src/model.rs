@@ -44,10 +44,13 @@ pub struct ModelFile {
     pub sentiment: LayerFile,
     /// Category scores, outputs in `Category::ALL` order.
     pub category: LayerFile,
-    /// Softmax temperature fitted on held-out folds of the training data.
+    /// Per-category "present in the item" logits (LABELING.md `labels`); the
+    /// primary category is the first present one in precedence order (rule 4).
+    pub presence: LayerFile,
+    /// Presence probability at which a category counts as present.
+    pub presence_thresholds: Vec<f32>,
+    /// Softmax temperature of the category layer.
     pub temperature: f32,
-    /// A clause whose own probability for a category reaches this adds the label.
-    pub label_threshold: f32,
 }
 
 impl ModelFile {
@@ -71,6 +74,10 @@ impl ModelFile {
         let model: ModelFile = serde_json::from_str(data).map_err(|e| err(format!("corrupt model: {e}")))?;
         model.sentiment.validate(1).map_err(|r| err(format!("sentiment layer: {r}")))?;
         model.category.validate(4).map_err(|r| err(format!("category layer: {r}")))?;
+        model.presence.validate(4).map_err(|r| err(format!("presence layer: {r}")))?;
+        if model.presence_thresholds.len() != 4 || model.presence_thresholds.iter().any(|t| !(0.0..=1.0).contains(t)) {
+            return Err(err("presence_thresholds must be 4 numbers in 0..1".into()));
+        }
         if !(model.temperature.is_finite() && model.temperature > 0.0) {
             return Err(err("temperature must be a positive number".into()));
         }

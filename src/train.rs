@@ -181,6 +181,8 @@ pub struct TrainOptions {
     pub min_df: usize,
     /// Times each suggestion item is repeated (the class is rare).
     pub suggestion_weight: usize,
+    /// Presence probability at which a category counts as present, per category.
+    pub presence_thresholds: [f32; 4],
     /// Iteration cap of the L-BFGS solver.
     pub max_iterations: u64,
     pub provenance: Provenance,
@@ -197,10 +199,30 @@ impl Default for TrainOptions {
             category_alpha: 1.0,
             min_df: 2,
             suggestion_weight: 2,
-            max_iterations: 300,
+            max_iterations: 200,
+            presence_thresholds: [0.5; 4],
             provenance: Provenance::default(),
         }
     }
+}
+
+/// Weakly labelled items from the sentiment corpora: `n` negative reviews as
+/// `problem` and `n` positive reviews as `praise` (a positive review can still be
+/// a problem under LABELING.md rule 10, hence "weak"), skipping `exclude`.
+pub fn weak_items(reviews: &[(String, bool)], n: usize, exclude: &HashSet<String>) -> Vec<GoldItem> {
+    let sample = deterministic_sample(reviews, reviews.len());
+    let mut out = Vec::new();
+    let (mut pos, mut neg) = (0, 0);
+    for (i, (text, positive)) in sample.iter().enumerate().rev() {
+        let count = if *positive { &mut pos } else { &mut neg };
+        if *count >= n || exclude.contains(text.trim()) || text.chars().count() > 200 {
+            continue;
+        }
+        *count += 1;
+        let category = if *positive { "praise" } else { "problem" };
+        out.push(GoldItem { id: format!("weak:{i}"), text: text.clone(), category: category.into(), labels: vec![], opinions: vec![] });
+    }
+    out
 }
 
 /// Removes items whose text is in `exclude` (the dev set must never be trained on).
@@ -222,27 +244,54 @@ pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<
     };
     let prepared = prepare(&tools, &sentiment, &opts.items)?;
     let all: Vec<usize> = (0..prepared.len()).collect();
-    let category = fit_category(&prepared, &all, opts)?;
+    let (category, presence) = fit_layers(&prepared, &all, opts)?;
     let mut provenance = opts.provenance.clone();
     provenance.training_items = prepared.len();
     provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
-    Ok(ModelFile { format: FORMAT.into(), version: VERSION, provenance, sentiment, category, temperature: 1.0, label_threshold: 0.5 })
+    Ok(ModelFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        provenance,
+        sentiment,
+        category,
+        presence,
+        presence_thresholds: opts.presence_thresholds.to_vec(),
+        temperature: 1.0,
+    })
+}
+
+/// Both category layers on the items at `idx`.
+fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<(LayerFile, LayerFile)> {
+    let (vocab, x) = design_matrix(prepared, idx, opts);
+    let category = fit_category(prepared, idx, &vocab, &x, opts)?;
+    let presence = fit_presence(prepared, idx, &vocab, &x, opts)?;
+    Ok((category, presence))
 }
 
 /// K-fold cross-validation of the category layer on the training items (the
 /// honest way to tune: the dev set is for reporting only). Returns the gold and
 /// predicted category of every item, in item order.
-pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<(Category, Category)>> {
+pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<(String, Category, Category)>> {
     let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
     let prepared = prepare(&tools, sentiment, &opts.items)?;
-    let mut out = vec![(Category::Praise, Category::Praise); prepared.len()];
-    for fold in 0..folds.max(2) {
+    let mut out = vec![(String::new(), Category::Praise, Category::Praise); prepared.len()];
+    let folds = folds.max(2);
+    for fold in 0..folds {
         let train_idx: Vec<usize> = (0..prepared.len()).filter(|i| i % folds != fold).collect();
-        let layer = fit_category(&prepared, &train_idx, opts)?;
-        let model = ModelFile { format: FORMAT.into(), version: VERSION, provenance: Provenance::default(), sentiment: sentiment.clone(), category: layer, temperature: 1.0, label_threshold: 0.5 };
+        let (category, presence) = fit_layers(&prepared, &train_idx, opts)?;
+        let model = ModelFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            provenance: Provenance::default(),
+            sentiment: sentiment.clone(),
+            category,
+            presence,
+            presence_thresholds: opts.presence_thresholds.to_vec(),
+            temperature: 1.0,
+        };
         let classifier = Classifier::new(FeatureExtractor::embedded()?, &model);
         for i in (0..prepared.len()).filter(|i| i % folds == fold) {
-            out[i] = (prepared[i].category, classifier.classify_features(&prepared[i].features));
+            out[i] = (prepared[i].id.clone(), prepared[i].category, classifier.classify_features(&prepared[i].features).0);
         }
     }
     Ok(out)
@@ -250,7 +299,10 @@ pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) 
 
 /// One training item turned into features.
 struct Prepared {
+    id: String,
     category: Category,
+    /// Which categories are present (LABELING.md `labels`).
+    present: [bool; 4],
     features: SparseVec,
     names: Vec<String>,
 }
@@ -271,13 +323,18 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<V
             let cb: Vec<_> = ranges.iter().map(|r| tokens[r.start].byte_start..tokens[r.end - 1].byte_end).collect();
             let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
             names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
-            Prepared { category: *category, features, names }
+            let mut present = [false; 4];
+            present[category.index()] = true;
+            for l in item.labels.iter().filter_map(|l| Category::parse(l)) {
+                present[l.index()] = true;
+            }
+            Prepared { id: item.id.clone(), category: *category, present, features, names }
         })
         .collect())
 }
 
-/// Fits the category layer on the items at `idx`.
-fn fit_category(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<LayerFile> {
+/// The feature vocabulary of the items at `idx` and their dense design matrix.
+fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (Vec<String>, Array2<f32>) {
     let mut df: HashMap<&str, usize> = HashMap::new();
     for &i in idx {
         let uniq: HashSet<&str> = prepared[i].names.iter().map(|s| s.as_str()).collect();
@@ -285,52 +342,92 @@ fn fit_category(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Re
             *df.entry(n).or_insert(0) += 1;
         }
     }
-    let mut vocab: Vec<&str> = df
+    let mut vocab: Vec<String> = df
         .iter()
-        .filter(|(n, c)| **c >= opts.min_df || n.starts_with("cue:") || n.starts_with("sent:") || n.starts_with("form:"))
-        .map(|(n, _)| *n)
+        .filter(|(n, c)| **c >= opts.min_df || n.starts_with("cue:") || n.starts_with("sent:") || n.starts_with("form:") || n.starts_with("clause:"))
+        .map(|(n, _)| n.to_string())
         .collect();
     vocab.sort_unstable();
     let column: HashMap<u64, usize> = vocab.iter().enumerate().map(|(i, n)| (feature_key(n), i)).collect();
-
-    let mut rows: Vec<usize> = Vec::new();
-    for &i in idx {
-        let copies = if prepared[i].category == Category::Suggestion { opts.suggestion_weight.max(1) } else { 1 };
-        rows.extend(std::iter::repeat_n(i, copies));
-    }
-    let mut x = Array2::<f32>::zeros((rows.len(), vocab.len()));
-    let mut y = Array1::<usize>::zeros(rows.len());
-    for (r, &i) in rows.iter().enumerate() {
+    let mut x = Array2::<f32>::zeros((idx.len(), vocab.len()));
+    for (r, &i) in idx.iter().enumerate() {
         for &(k, v) in &prepared[i].features {
             if let Some(&col) = column.get(&k) {
                 x[[r, col]] = v;
             }
         }
-        y[r] = prepared[i].category.index();
     }
+    (vocab, x)
+}
+
+/// Fits the primary-category layer (multinomial) on the rows of `x`.
+fn fit_category(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Array2<f32>, opts: &TrainOptions) -> Result<LayerFile> {
+    // The rare suggestion class is repeated so the fit does not ignore it.
+    let mut rows: Vec<usize> = Vec::new();
+    for (r, &i) in idx.iter().enumerate() {
+        let copies = if prepared[i].category == Category::Suggestion { opts.suggestion_weight.max(1) } else { 1 };
+        rows.extend(std::iter::repeat_n(r, copies));
+    }
+    let xr = x.select(ndarray::Axis(0), &rows);
+    let y: Array1<usize> = rows.iter().map(|&r| prepared[idx[r]].category.index()).collect();
     let fitted = MultiLogisticRegression::default()
         .alpha(opts.category_alpha)
         .max_iterations(opts.max_iterations)
-        .fit(&Dataset::new(x, y))
+        .fit(&Dataset::new(xr, y))
         .map_err(|e| Error::Training(format!("category layer: {e}")))?;
-    let classes = fitted.classes().to_vec();
     let params = fitted.params();
     let mut weights = vec![vec![0.0f32; 4]; vocab.len()];
     let mut bias = vec![-20.0f32; 4]; // a class absent from training is never predicted
-    for (j, &c) in classes.iter().enumerate() {
+    for (j, &c) in fitted.classes().iter().enumerate() {
         bias[c] = fitted.intercept()[j];
         for (f, w) in weights.iter_mut().enumerate() {
             w[c] = params[[f, j]];
         }
     }
-    // Drop features whose weights are all negligible: smaller file, same scores.
+    Ok(layer_file(vocab, weights, bias))
+}
+
+/// Fits one binary "category present" layer per category (LABELING.md `labels`).
+fn fit_presence(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Array2<f32>, opts: &TrainOptions) -> Result<LayerFile> {
+    // The four fits are independent; run them in parallel.
+    let fits: Vec<Result<Option<(Vec<f32>, f32)>>> = Category::ALL
+        .par_iter()
+        .map(|&c| {
+            let y: Array1<usize> = idx.iter().map(|&i| prepared[i].present[c.index()] as usize).collect();
+            if y.iter().all(|&v| v == y[0]) {
+                return Ok(None); // never (or always) present in this data: leave it off
+            }
+            let fitted = LogisticRegression::default()
+                .alpha(opts.category_alpha)
+                .max_iterations(opts.max_iterations)
+                .fit(&DatasetBase::new(x.view(), y))
+                .map_err(|e| Error::Training(format!("presence layer {c}: {e}")))?;
+            let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
+            Ok(Some((fitted.params().iter().map(|w| sign * w).collect(), sign * fitted.intercept())))
+        })
+        .collect();
+    let mut weights = vec![vec![0.0f32; 4]; vocab.len()];
+    let mut bias = vec![-20.0f32; 4];
+    for (c, fit) in Category::ALL.iter().zip(fits) {
+        if let Some((w, b)) = fit? {
+            bias[c.index()] = b;
+            for (f, row) in weights.iter_mut().enumerate() {
+                row[c.index()] = w[f];
+            }
+        }
+    }
+    Ok(layer_file(vocab, weights, bias))
+}
+
+/// A layer file without the features whose weights are all negligible.
+fn layer_file(vocab: &[String], weights: Vec<Vec<f32>>, bias: Vec<f32>) -> LayerFile {
     let keep: Vec<usize> = (0..vocab.len()).filter(|&f| weights[f].iter().any(|w| w.abs() > 1e-4)).collect();
-    Ok(LayerFile {
+    LayerFile {
         outputs: Category::ALL.iter().map(|c| c.as_str().to_string()).collect(),
-        features: keep.iter().map(|&f| vocab[f].to_string()).collect(),
+        features: keep.iter().map(|&f| vocab[f].clone()).collect(),
         weights: keep.iter().map(|&f| weights[f].iter().map(|w| round6(*w)).collect()).collect(),
         bias,
-    })
+    }
 }
 
 fn round6(x: f32) -> f32 {

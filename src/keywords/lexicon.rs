@@ -47,12 +47,20 @@ pub(crate) struct Lexicon {
     pub opinions: HashMap<String, OpinionInfo>,
     /// Words that contain an opinion but are not one (差不多, 多少).
     pub neutral: HashSet<String>,
+    /// Opinions on how an action goes (方便, 麻烦, 快): a bare verb before them is
+    /// the aspect (携带方便).
+    pub manner: HashSet<String>,
+    /// Opinions too vague to stand on an aspect the lexicon does not know (离码头近).
+    pub weak: HashSet<String>,
     /// Longest opinion entry, in characters.
     pub max_opinion_chars: usize,
     pub context: Vec<ContextRule>,
     pub aspects: HashSet<String>,
     pub verb_aspects: HashSet<String>,
     pub not_aspects: HashSet<String>,
+    /// Aspects too general to take from A的N (不错的酒店 praises the stay, not a
+    /// feature of it).
+    pub generic_aspects: HashSet<String>,
     /// Aspect class members (longest-first search through `class_ac`).
     class_ac: AhoCorasick,
     class_of_pattern: Vec<u8>,
@@ -61,7 +69,6 @@ pub(crate) struct Lexicon {
     pub negators: HashSet<String>,
     pub comparison: HashSet<String>,
     pub contrast: HashSet<String>,
-    pub conjunctions: HashSet<String>,
     pub skip: HashSet<String>,
     hypothetical_ac: AhoCorasick,
     pub omission_negators: HashSet<String>,
@@ -88,6 +95,10 @@ struct OpinionsFile {
     position: PositionTable,
     #[serde(default)]
     neutral: Option<WordsTable>,
+    #[serde(default)]
+    weak: Option<WordsTable>,
+    #[serde(default)]
+    manner: Option<WordsTable>,
 }
 
 #[derive(Deserialize, Default)]
@@ -106,6 +117,8 @@ struct AspectsFile {
     aspects: HashMap<String, Vec<String>>,
     verbs: WordsTable,
     not_aspects: WordsTable,
+    #[serde(default)]
+    generic: Option<WordsTable>,
     classes: HashMap<String, Vec<String>>,
 }
 
@@ -117,7 +130,6 @@ struct ModifiersFile {
     negators: Vec<String>,
     comparison: Vec<String>,
     contrast: Vec<String>,
-    conjunctions: Vec<String>,
     hypothetical: Vec<String>,
     patterns: PatternsTable,
 }
@@ -245,6 +257,8 @@ impl Lexicon {
             }
         }
         let neutral = set(o.neutral.map(|t| t.words).unwrap_or_default());
+        let weak = set(o.weak.map(|t| t.words).unwrap_or_default());
+        let manner = set(o.manner.map(|t| t.words).unwrap_or_default());
         let max_opinion_chars = opinions.keys().map(|w| w.chars().count()).max().unwrap_or(1);
 
         let mut aspect_words = HashSet::new();
@@ -288,11 +302,14 @@ impl Lexicon {
         Ok(Lexicon {
             opinions,
             neutral,
+            weak,
+            manner,
             max_opinion_chars,
             context,
             aspects: aspect_words,
             verb_aspects: set(a.verbs.words),
             not_aspects: set(a.not_aspects.words),
+            generic_aspects: set(a.generic.map(|t| t.words).unwrap_or_default()),
             class_ac,
             class_of_pattern,
             degree,
@@ -300,7 +317,6 @@ impl Lexicon {
             negators,
             comparison: set(m.comparison),
             contrast: set(m.contrast),
-            conjunctions: set(m.conjunctions),
             skip: set(m.skip),
             hypothetical_ac,
             omission_negators: set(m.patterns.omission_negators),

@@ -83,8 +83,6 @@ pub struct Keyword {
 #[derive(Debug)]
 pub struct KeywordExtractor {
     lex: Lexicon,
-    /// Experiment switches (development only).
-    exp: u32,
     topics: TopicModel,
     max_keywords: usize,
 }
@@ -143,6 +141,9 @@ struct Candidate {
     layout: Layout,
     /// The verb of V得A when the aspect is its subject (客服处理得及时).
     verb: Option<usize>,
+    /// The aspect was carried over (房间大、干净) or is a further conjunct: such
+    /// phrases are kept last when an item has more than four.
+    derived: bool,
 }
 
 fn is_noun_tag(tag: &str) -> bool {
@@ -161,7 +162,7 @@ fn unsplittable_tag(tag: &str) -> bool {
 impl KeywordExtractor {
     /// The extractor with the embedded lexicons.
     pub fn embedded() -> Result<Self> {
-        Ok(KeywordExtractor { lex: Lexicon::embedded()?, exp: std::env::var("KW_EXP").ok().and_then(|v| v.parse().ok()).unwrap_or(0), topics: TopicModel::embedded()?, max_keywords: std::env::var("KW_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_KEYWORDS) })
+        Ok(KeywordExtractor { lex: Lexicon::embedded()?, topics: TopicModel::embedded()?, max_keywords: MAX_KEYWORDS })
     }
 
     /// The extractor with lexicons given as TOML texts (same formats as the files
@@ -169,7 +170,6 @@ impl KeywordExtractor {
     pub fn from_lexicons(opinions: &str, aspects: &str, modifiers: &str, synonyms: &str) -> Result<Self> {
         Ok(KeywordExtractor {
             lex: Lexicon::from_sources(opinions, aspects, modifiers, synonyms)?,
-            exp: 0,
             topics: TopicModel::embedded()?,
             max_keywords: MAX_KEYWORDS,
         })
@@ -218,17 +218,37 @@ impl KeywordExtractor {
         }
         // Byte offset of each character of the original (and its end).
         let orig_bytes: Vec<usize> = text.original.char_indices().map(|(b, _)| b).chain(std::iter::once(text.original.len())).collect();
-        for c in cands {
-            if out.len() >= self.max_keywords {
-                break;
-            }
-            let kw = self.keyword(text, &orig_bytes, &units, &c);
-            if out.iter().any(|k| k.aspect == kw.aspect && (k.opinion == kw.opinion || k.group == kw.group)) {
+        let mut all: Vec<((bool, bool), Keyword)> = Vec::with_capacity(cands.len());
+        for c in &cands {
+            let kw = self.keyword(text, &orig_bytes, &units, c);
+            if all.iter().any(|(_, k)| k.aspect == kw.aspect && (k.opinion == kw.opinion || k.group == kw.group)) {
                 continue;
             }
-            out.push(kw);
+            let known = self.known_aspect(&s[units[c.aspect.0].bs..units[c.aspect.1 - 1].be]);
+            all.push(((c.derived, !known), kw));
         }
+        // More phrases than are kept: those on known aspects first, then the
+        // earliest; the kept phrases stay in text order.
+        if all.len() > self.max_keywords {
+            let mut order: Vec<usize> = (0..all.len()).collect();
+            order.sort_by_key(|&i| (all[i].0, i));
+            let mut keep = vec![false; all.len()];
+            for &i in order.iter().take(self.max_keywords) {
+                keep[i] = true;
+            }
+            let mut k = keep.into_iter();
+            all.retain(|_| k.next().unwrap_or(false));
+        }
+        out.extend(all.into_iter().map(|(_, kw)| kw));
         out
+    }
+
+    /// An aspect in the aspect lexicon, or a compound ending in one (酒店服务).
+    fn known_aspect(&self, aspect: &str) -> bool {
+        if self.lex.aspects.contains(aspect) {
+            return true;
+        }
+        aspect.char_indices().skip(1).any(|(i, _)| aspect[i..].chars().count() >= 2 && self.lex.aspects.contains(&aspect[i..]))
     }
 
     /// Topic words (TF-IDF over nouns and verbs) for items with no
@@ -416,7 +436,7 @@ impl KeywordExtractor {
         let mut out = Vec::new();
         // The last aspect seen, for opinions that continue it: (aspect units,
         // clause index, end unit of its opinion).
-        let mut last: Option<((usize, usize), usize, usize)> = None;
+        let mut last: Option<((usize, usize), usize)> = None;
         let mut clause_idx = 0usize;
         let mut cs = 0;
         while cs < units.len() {
@@ -446,14 +466,16 @@ impl KeywordExtractor {
         cs: usize,
         ce: usize,
         clause_idx: usize,
-        last: &mut Option<((usize, usize), usize, usize)>,
+        last: &mut Option<((usize, usize), usize)>,
         out: &mut Vec<Candidate>,
     ) {
         let l = &self.lex;
         let hyp_end = l.hypothetical_end(&s[units[cs].bs..units[ce - 1].be]).map(|e| units[cs].bs + e);
         let question = {
             let lastw = units[ce - 1].w;
-            lastw == "吗" || lastw == "么" || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
+            lastw == "吗"
+                || lastw == "么"
+                || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
         };
         let mut i = cs;
         'scan: while i < ce {
@@ -494,7 +516,7 @@ impl KeywordExtractor {
                 negs = 0;
                 first_neg = None;
             }
-            if hyp_end.is_some_and(|e| e <= units[k].bs) || question {
+            if hyp_end.is_some_and(|e| e <= units[m.end - 1].be) || question {
                 continue;
             }
             let op_start = first_neg.unwrap_or(m.start);
@@ -507,17 +529,37 @@ impl KeywordExtractor {
             let mut layout = Layout::AspectOpinion;
             let mut verb = None;
             let mut coordinated: Vec<(usize, usize)> = Vec::new();
+            let mut inherited = false;
             let mut aspect = m.object.inspect(|_| layout = Layout::OpinionAspect);
             let mut b = k;
-            while b > cs && (l.skip.contains(units[b - 1].w) || l.degree.contains(units[b - 1].w) || units[b - 1].w.trim().is_empty()) {
+            while b > cs
+                && (l.skip.contains(units[b - 1].w)
+                    || l.degree.contains(units[b - 1].w)
+                    || units[b - 1].w.trim().is_empty()
+                    || (matches!(units[b - 1].w, "的" | "地") && b >= cs + 2 && (l.skip.contains(units[b - 2].w) || l.degree.contains(units[b - 2].w))))
+            {
                 b -= 1;
+            }
+            // 让人不爽, 令人失望: the person moved is not what is judged.
+            if b >= cs + 2 && matches!(units[b - 1].w, "人" | "我" | "我们" | "人家") && matches!(units[b - 2].w, "让" | "令" | "使" | "叫" | "给") {
+                b -= 2;
+                while b > cs && (l.skip.contains(units[b - 1].w) || l.degree.contains(units[b - 1].w)) {
+                    b -= 1;
+                }
+            }
+            // 用起来很舒服: with no subject, "V起来" is the aspect.
+            let mut v_qilai = None;
+            if b < k && b > cs && matches!(units[b].w, "起来" | "上去" | "上身") && (is_verb_tag(units[b - 1].tag) || units[b - 1].tag == "p") && !l.skip.contains(units[b - 1].w) {
+                // 小说读起来很压抑 judges the 小说; 用起来很舒服, the use.
+                v_qilai = Some(self.aspect_before(units, cs, b - 1).unwrap_or((b - 1, b + 1)));
             }
             // 椅子的好脏: a 的 between the aspect and the modifiers.
             if b > cs + 1 && b < k && units[b - 1].w == "的" && self.is_aspect(&units[b - 2]) {
                 b -= 1;
             }
             // A的N: the opinion describes the noun after it (干净的房间, 最好的(一家)宾馆).
-            let attributive = if aspect.is_none() && op_end + 1 < ce && units[op_end].w == "的" {
+            let backward_adjacent = b > cs && self.is_aspect(&units[b - 1]) && b == k;
+            let attributive = if aspect.is_none() && !backward_adjacent && op_end + 1 < ce && units[op_end].w == "的" {
                 let mut j = op_end + 1;
                 while j < ce && j - op_end <= 2 && matches!(units[j].tag, "m" | "mq" | "q") {
                     j += 1;
@@ -527,20 +569,20 @@ impl KeywordExtractor {
                 None
             };
             if let Some(j) = attributive {
-                if self.exp & 1 != 0 {
-                    continue;
-                }
                 let mut e = j + 1;
                 while e < ce && e - j < 3 && self.is_aspect(&units[e]) && !is_verb_tag(units[e].tag) {
                     e += 1;
                 }
-                if !l.aspects.contains(units[e - 1].w) {
+                let head = &units[e - 1];
+                if !l.aspects.contains(head.w) || l.generic_aspects.contains(head.w) {
                     continue;
                 }
                 aspect = Some((j, e));
             }
             if aspect.is_none() {
-                if b >= cs + 2 && units[b - 1].w == "得" && self.is_verb_like(&units[b - 2]) {
+                if let Some(a) = v_qilai {
+                    aspect = Some(a);
+                } else if b >= cs + 2 && units[b - 1].w == "得" && self.is_verb_like(&units[b - 2]) {
                     // V得A: 送得慢; with a subject, 客服处理得很及时 judges the 客服.
                     let v = b - 2;
                     layout = Layout::VerbDe;
@@ -548,7 +590,7 @@ impl KeywordExtractor {
                     aspect = Some(self.aspect_before(units, cs, v).unwrap_or((v, v + 1)));
                 } else if let Some(run) = self.aspect_before(units, cs, b) {
                     let conj = run.0 > 0 && Self::is_coordinator(units[run.0 - 1].w);
-                    let all = (run.1..b).any(|x| matches!(units[x].w, "都" | "均" | "全" | "全都" | "都是" | "也都"));
+                    let all = (run.1..m.start).any(|x| matches!(units[x].w, "都" | "均" | "全" | "全都" | "都是" | "也都"));
                     if run.0 > cs && matches!(units[run.0 - 1].w, "离" | "距" | "距离" | "靠近" | "临近" | "到") {
                         // 离X近: X is a landmark, not what is judged.
                         continue;
@@ -563,9 +605,9 @@ impl KeywordExtractor {
                             coordinated.push(prev);
                             a0 = prev.0;
                         }
-                    } else if run.0 > cs && matches!(units[run.0 - 1].w, "比" | "比起" | "不如" | "像" | "跟" | "和" | "与" | "同") {
+                    } else if let Some(cmp) = Self::comparison_marker(units, cs, run.0) {
                         // 比X好 / 不如X: X is the standard of comparison; the aspect is before it.
-                        let mut b2 = run.0 - 1;
+                        let mut b2 = cmp;
                         while b2 > cs && (l.skip.contains(units[b2 - 1].w) || l.degree.contains(units[b2 - 1].w)) {
                             b2 -= 1;
                         }
@@ -578,29 +620,35 @@ impl KeywordExtractor {
                     }
                 }
             }
+            // 携带方便, 安装麻烦: a bare verb before a manner opinion is what is judged.
+            if aspect.is_none() && b > cs {
+                let v = &units[b - 1];
+                let core = &s[units[m.start].bs..units[m.end - 1].be];
+                if is_verb_tag(v.tag) && v.w.chars().count() >= 2 && l.manner.contains(core) && !self.known(v.w) {
+                    aspect = Some((b - 1, b));
+                }
+            }
             if aspect.is_none() {
                 aspect = self.forward_aspect(units, &m, op_end, ce).inspect(|_| layout = Layout::OpinionAspect);
             }
-            if aspect.is_none() && self.exp & 32 == 0 {
-                aspect = self.distant_aspect(s, units, cs, b);
-            }
-            if aspect.is_none() && self.exp & 2 == 0 {
-                if let Some((a, idx, prev_end)) = *last {
-                    let opens = b == cs && idx + 1 == clause_idx && (self.exp & 4 == 0 || (cs > 0 && units[cs - 1].w == "、"));
-                    let joined = idx == clause_idx
-                        && self.exp & 8 == 0
-                        && b > cs
-                        && (l.conjunctions.contains(units[b - 1].w)
-                            || l.contrast.contains(units[b - 1].w)
-                            || units[b - 1].w == "、"
-                            || prev_end == b);
-                    if opens || joined {
+            // 房间大、干净、安静: an opinion opening a clause after 、 judges the
+            // previous clause's aspect. (Carrying an aspect across commas or
+            // conjunctions costs more precision than it gains recall.)
+            if aspect.is_none() && b == cs && cs > 0 && units[cs - 1].w == "、" {
+                if let Some((a, idx)) = *last {
+                    if idx + 1 == clause_idx {
                         aspect = Some(a);
+                        inherited = true;
                     }
                 }
             }
             let Some(aspect) = aspect else { continue };
-            *last = Some((aspect, clause_idx, op_end));
+            // Vague opinions (近, 多, 没有) only on aspects the lexicon knows.
+            let core = &s[units[m.start].bs..units[m.end - 1].be];
+            if l.weak.contains(core) && !self.known_aspect(&s[units[aspect.0].bs..units[aspect.1 - 1].be]) {
+                continue;
+            }
+            *last = Some((aspect, clause_idx));
 
             // Polarity.
             let polarity = match m.found {
@@ -626,7 +674,7 @@ impl KeywordExtractor {
                     }
                     _ => polarity,
                 };
-                out.push(Candidate { aspect: a, opinion: (op_start, op_end), core: (m.start, m.end), negated, polarity, layout, verb });
+                out.push(Candidate { aspect: a, opinion: (op_start, op_end), core: (m.start, m.end), negated, polarity, layout, verb, derived: true });
             }
             out.push(Candidate {
                 aspect,
@@ -636,6 +684,7 @@ impl KeywordExtractor {
                 polarity,
                 layout,
                 verb,
+                derived: inherited,
             });
         }
     }
@@ -643,8 +692,21 @@ impl KeywordExtractor {
     /// The aspect run ending right before unit `b`: a head noun (or aspect verb)
     /// with up to two noun modifiers before it (客服态度, 送货速度).
     fn aspect_before(&self, units: &[Unit<'_>], cs: usize, b: usize) -> Option<(usize, usize)> {
-        if b <= cs || !self.is_aspect(&units[b - 1]) {
+        if b <= cs {
             return None;
+        }
+        // X的V: a verb after 的 is used as a noun (一楼的烧烤不错).
+        let nominal_verb = b >= cs + 2
+            && units[b - 2].w == "的"
+            && is_verb_tag(units[b - 1].tag)
+            && units[b - 1].w.chars().count() >= 2
+            && !self.lex.skip.contains(units[b - 1].w)
+            && !self.lex.opinions.contains_key(units[b - 1].w);
+        if !self.is_aspect(&units[b - 1]) && !nominal_verb {
+            return None;
+        }
+        if nominal_verb && !self.is_aspect(&units[b - 1]) {
+            return Some((b - 1, b));
         }
         let head = b - 1;
         let mut a0 = head;
@@ -661,33 +723,12 @@ impl KeywordExtractor {
 
     /// A space between an aspect and its opinion (裤子 很好) does not end the clause.
     fn soft_space(&self, units: &[Unit<'_>], cs: usize, i: usize) -> bool {
-        if self.exp & 16 != 0 || !units[i].w.trim().is_empty() || i == cs || i + 1 >= units.len() {
+        if !units[i].w.trim().is_empty() || i == cs || i + 1 >= units.len() {
             return false;
         }
         let (prev, next) = (&units[i - 1], &units[i + 1]);
         let l = &self.lex;
         self.is_aspect(prev) && (l.degree.contains(next.w) || l.negators.contains(next.w) || l.opinions.contains_key(next.w))
-    }
-
-    /// The aspect a few words before the opinion, across a verb phrase
-    /// (鞋子穿了两天就开胶了, 空调开了一晚上都不制冷): the nearest known aspect within
-    /// six units, with no opinion, contrast or negator in between.
-    fn distant_aspect(&self, s: &str, units: &[Unit<'_>], cs: usize, b: usize) -> Option<(usize, usize)> {
-        let l = &self.lex;
-        let lo = b.saturating_sub(6).max(cs);
-        let mut j = b;
-        while j > lo {
-            j -= 1;
-            let u = &units[j];
-            if l.contrast.contains(u.w) || l.opinions.contains_key(u.w) || l.negators.contains(u.w) || u.brk {
-                return None;
-            }
-            if l.aspects.contains(u.w) && !is_verb_tag(u.tag) && !l.not_aspects.contains(u.w) {
-                let _ = s;
-                return self.aspect_before(units, cs, j + 1);
-            }
-        }
-        None
     }
 
     /// A word that can be the aspect.
@@ -700,13 +741,35 @@ impl KeywordExtractor {
         if l.aspects.contains(w) {
             return true;
         }
-        if l.opinions.contains_key(w) || l.contrast.contains(w) {
+        let opinion_word = match l.opinions.get(w) {
+            None => false,
+            Some(OpinionInfo { pol: Pol::Fixed(Polarity::Negative), .. }) => !is_noun_tag(u.tag),
+            Some(_) => true,
+        };
+        if opinion_word || l.contrast.contains(w) {
             return false;
         }
         if u.tag == "eng" {
             return w.chars().any(|c| c.is_alphabetic()) && w.len() >= 2;
         }
         is_noun_tag(u.tag) || (is_verb_tag(u.tag) && l.verb_aspects.contains(w))
+    }
+
+    /// The position of 比 (不如, 像 …) right before an aspect run, possibly with
+    /// a possessive in between (比我的三星流畅).
+    fn comparison_marker(units: &[Unit<'_>], cs: usize, run_start: usize) -> Option<usize> {
+        let mut j = run_start;
+        while j > cs {
+            let w = units[j - 1].w;
+            if matches!(w, "比" | "比起" | "不如" | "像" | "跟" | "和" | "与" | "同" | "相比") {
+                return Some(j - 1);
+            }
+            if !(units[j - 1].tag == "r" || w == "的" || units[j - 1].tag == "eng" || units[j - 1].tag == "m") || run_start - j >= 3 {
+                return None;
+            }
+            j -= 1;
+        }
+        None
     }
 
     fn is_coordinator(w: &str) -> bool {
@@ -739,7 +802,7 @@ impl KeywordExtractor {
         } else {
             return None;
         }
-        if j >= ce || !self.is_aspect(&units[j]) || is_verb_tag(units[j].tag) {
+        if j >= ce || !self.is_aspect(&units[j]) || (is_verb_tag(units[j].tag) && !self.lex.aspects.contains(units[j].w)) {
             return None;
         }
         let mut e = j + 1;
@@ -794,15 +857,25 @@ impl KeywordExtractor {
                     continue;
                 }
             }
-            // 不 before a word we would match as part of it is the negator's job.
+            // 酸甜 + 可口: adjacent opinions of the same polarity read as one (酸甜可口).
+            let mut end = end;
+            if let Pol::Fixed(p) = info.pol {
+                while end < ce {
+                    match l.opinions.get(units[end].w) {
+                        Some(OpinionInfo { pol: Pol::Fixed(q), final_only: false }) if *q == p && !l.degree.contains(units[end].w) && !is_noun_tag(units[end].tag) => end += 1,
+                        _ => break,
+                    }
+                }
+            }
             return Some(OpinionMatch { start: i, end, found: Found::Lexicon(*info), object: None });
         }
         // Modal failure: 无法 + verb, 不能 + verb.
         if l.modal_negators.contains(w) && i + 1 < ce && is_verb_tag(units[i + 1].tag) && !l.skip.contains(units[i + 1].w) && units[i + 1].w != "有" {
             return Some(OpinionMatch { start: i, end: i + 2, found: Found::Pattern(Polarity::Negative), object: None });
         }
-        // Omission: 没 + 给 (筷子).
-        if l.omission_negators.contains(w) && i + 1 < ce && l.give_verbs.contains(units[i + 1].w) {
+        // Omission: 没 + 给 (筷子); 没 + 缝好 / 没 + 洗干净 (a result not reached).
+        let unfinished = |u: &Unit<'_>| is_verb_tag(u.tag) && u.w.chars().count() >= 2 && ["好", "完", "对", "齐", "净", "全", "清", "到"].iter().any(|c| u.w.ends_with(c));
+        if l.omission_negators.contains(w) && i + 1 < ce && (l.give_verbs.contains(units[i + 1].w) || unfinished(&units[i + 1])) {
             return Some(OpinionMatch { start: i, end: i + 2, found: Found::Pattern(Polarity::Negative), object: None });
         }
         // Charge: 扣 了 两次 钱.

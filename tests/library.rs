@@ -1,0 +1,96 @@
+//! The library as the intake service uses it: one shared pipeline, many threads,
+//! any input, no panics.
+
+use std::sync::Arc;
+
+use feedback_triage::{Category, Error, FeedbackRecord, Pipeline};
+
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn pipeline_is_send_and_sync_and_shared_across_threads() {
+    assert_send_sync::<Pipeline>();
+    let pipeline = Arc::new(Pipeline::embedded().unwrap());
+    let texts = ["物流太慢了", "请问怎么退款", "服务很好", "希望增加夜间模式"];
+    let expected: Vec<Category> = texts.iter().map(|t| pipeline.analyze_text(t).unwrap().category).collect();
+    let handles: Vec<_> = (0..4)
+        .map(|k| {
+            let p = Arc::clone(&pipeline);
+            let expected = expected.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let j = (i + k) % texts.len();
+                    assert_eq!(p.analyze_text(texts[j]).unwrap().category, expected[j]);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn odd_inputs_never_panic() {
+    let p = Pipeline::embedded().unwrap();
+    let long = "好".repeat(19_999);
+    let inputs: Vec<String> = vec![
+        "".into(),
+        "   \t\n".into(),
+        "\u{0}\u{1}\u{7f}".into(),
+        "👍👍👍".into(),
+        "？？？！！！".into(),
+        "a".into(),
+        "１２３４５".into(),
+        long,
+        "\u{202e}反转\u{200b}零宽".into(),
+        "ﾊﾝｶｸｶﾀｶﾅ ㎏ ① ﬁ".into(),
+        "𠀀𠀁𪚥".into(),
+        "x".repeat(5000),
+    ];
+    for text in inputs {
+        match p.analyze_text(&text) {
+            Ok(a) => {
+                assert_eq!(a.labels[0], a.category);
+                assert!((0.0..=1.0).contains(&a.confidence));
+            }
+            Err(Error::EmptyText) | Err(Error::TextTooLong { .. }) => {}
+            Err(e) => panic!("unexpected error {e} for {text:?}"),
+        }
+    }
+    assert!(matches!(p.analyze_text(&"差".repeat(30_000)), Err(Error::TextTooLong { .. })));
+    assert!(matches!(p.analyze_text("  "), Err(Error::EmptyText)));
+}
+
+#[test]
+fn batch_matches_single_analysis_and_keeps_order() {
+    let p = Pipeline::embedded().unwrap();
+    let records: Vec<FeedbackRecord> = ["物流太慢了", "", "请问花呗怎么还款", "房间很干净"].iter().map(|t| FeedbackRecord::new(*t)).collect();
+    let batch = p.analyze_batch(&records);
+    assert_eq!(batch.len(), 4);
+    assert!(batch[1].is_err());
+    for (i, r) in batch.iter().enumerate() {
+        if let Ok(a) = r {
+            assert_eq!(a.id, (i + 1).to_string());
+            assert_eq!(a.category, p.analyze(&records[i]).unwrap().category);
+        }
+    }
+}
+
+#[test]
+fn labeling_rules_on_clear_cases() {
+    let p = Pipeline::embedded().unwrap();
+    let cat = |t: &str| p.analyze_text(t).unwrap().category;
+    assert_eq!(cat("为什么我的花呗不能用了"), Category::Problem, "a failure phrased as a question is a problem");
+    assert_eq!(cat("花呗怎么还款"), Category::Enquiry);
+    assert_eq!(cat("味道不错，就是送得太慢"), Category::Problem, "problem outranks praise");
+    assert_eq!(cat("快递小哥很准时，服务很好"), Category::Praise);
+}
+
+#[test]
+fn traditional_input_is_analysed_and_original_kept() {
+    let p = Pipeline::embedded().unwrap();
+    let a = p.analyze_text("這家飯店服務態度很差").unwrap();
+    assert_eq!(a.text, "這家飯店服務態度很差");
+    assert_eq!(a.category, Category::Problem);
+}
