@@ -16,6 +16,7 @@ use feedback_triage::segment::Segmenter;
 use feedback_triage::train::{load_gold, Corpora};
 
 const MIN_DF: u32 = 3;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut corpora_dir = PathBuf::from("/work/shared/data/corpora");

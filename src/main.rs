@@ -83,6 +83,9 @@ struct ClassifyArgs {
     /// Keep phone, ID-card, bank-card numbers and e-mail addresses in clear (masked by default).
     #[arg(long)]
     keep_pii: bool,
+    /// Print the process's peak resident memory at the end (Linux), for benchmarks.
+    #[arg(long, hide = true)]
+    report_peak_rss: bool,
     /// Write the batch's JSON summary (top keyword groups per category) here.
     #[arg(long)]
     summary: Option<PathBuf>,
@@ -259,6 +262,11 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
     }
     if !a.quiet {
         eprintln!("triage: {stats}");
+    }
+    if a.report_peak_rss {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let peak = status.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_string());
+        eprintln!("peak RSS {}", peak.unwrap_or_else(|| "unknown".into()));
     }
     let failed = (stats.written == 0 && stats.read > 0) || (a.strict && stats.rejected > 0);
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })

@@ -84,6 +84,9 @@ impl Pipeline {
     pub fn classifier(&self) -> &Classifier {
         &self.classifier
     }
+    pub fn keywords(&self) -> &KeywordExtractor {
+        &self.keywords
+    }
     pub fn priority(&self) -> &PriorityScorer {
         &self.priority
     }

@@ -64,6 +64,8 @@ pub(crate) struct Lexicon {
     /// Aspect class members (longest-first search through `class_ac`).
     class_ac: AhoCorasick,
     class_of_pattern: Vec<u8>,
+    /// The `cost` class: a context word on a price groups as 贵 or 便宜.
+    pub cost_class: Option<u8>,
     pub degree: HashSet<String>,
     pub excess: HashSet<String>,
     pub negators: HashSet<String>,
@@ -312,6 +314,7 @@ impl Lexicon {
             generic_aspects: set(a.generic.map(|t| t.words).unwrap_or_default()),
             class_ac,
             class_of_pattern,
+            cost_class: class_index("cost"),
             degree,
             excess: set(m.excess),
             negators,

@@ -840,12 +840,13 @@ impl KeywordExtractor {
                 while j < ce && (l.degree.contains(units[j].w) || l.skip.contains(units[j].w) || l.negators.contains(units[j].w)) {
                     j += 1;
                 }
+                // Not an opinion here; a pattern may still start (没 + 给).
                 if j < ce && (l.opinions.contains_key(units[j].w) || (j > end && l.negators.contains(units[j - 1].w))) {
-                    return None;
+                    break;
                 }
                 // 没有 + noun is a negator of what follows, not 没有 the opinion.
                 if l.negators.contains(w) && j < ce && !l.particles.contains(units[j].w) {
-                    return None;
+                    break;
                 }
             }
             if info.final_only {
@@ -923,10 +924,19 @@ impl KeywordExtractor {
         // The group reads the normalised text (simplified, lower case).
         let norm_aspect = &s[units[c.aspect.0].bs..units[c.aspect.1 - 1].be];
         let core = &s[units[c.core.0].bs..units[c.core.1 - 1].be];
-        let norm_opinion = &s[units[c.opinion.0].bs..units[c.opinion.1 - 1].be];
-        let core_for_group = if c.negated { core } else { norm_opinion.trim_end_matches('了') };
-        let core_for_group = if core_for_group.is_empty() { core } else { core_for_group };
-        let group = format!("{}|{}", self.lex.aspect_group(norm_aspect), self.lex.opinion_group(core_for_group, c.negated));
+        // A context word on a price groups by what it means: 价格高 and 价格贵 are one issue.
+        let on_price = matches!(self.lex.opinions.get(core), Some(OpinionInfo { pol: Pol::Context(_), .. }))
+            && self.lex.cost_class.is_some()
+            && self.lex.aspect_class(norm_aspect) == self.lex.cost_class;
+        let opinion_group = if on_price {
+            match c.polarity {
+                Polarity::Positive => "便宜".to_string(),
+                Polarity::Negative => "贵".to_string(),
+            }
+        } else {
+            self.lex.opinion_group(core, c.negated)
+        };
+        let group = format!("{}|{}", self.lex.aspect_group(norm_aspect), opinion_group);
         Keyword { text: display, aspect, opinion, polarity: c.polarity, start, end, group }
     }
 }

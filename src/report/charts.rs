@@ -250,8 +250,8 @@ pub fn volume(label: &str, points: &[(i64, u64)], bucket_days: i64) -> ChartResu
             .margin_bottom(6)
             .x_label_area_size(30)
             .y_label_area_size(56)
-            .build_cartesian_2d(first as f64..last as f64, 0.0..ymax)?;
-        let x_fmt = |x: &f64| super::dates::format_day_short(x.round() as i64);
+            .build_cartesian_2d(first..last, 0.0..ymax)?;
+        let x_fmt = |x: &i64| super::dates::format_day_short(*x);
         let y_fmt = |y: &f64| group_digits(y.round() as u64);
         chart
             .configure_mesh()
@@ -259,13 +259,13 @@ pub fn volume(label: &str, points: &[(i64, u64)], bucket_days: i64) -> ChartResu
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID.stroke_width(1))
             .axis_style(GRID.stroke_width(1))
-            .x_labels(10)
+            .x_labels(points.len().clamp(2, 10))
             .y_labels(5)
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
             .label_style(TextStyle::from(("sans-serif", 12.0 * 1.24).into_font()).color(&MUTED))
             .draw()?;
-        let series: Vec<(f64, f64)> = points.iter().map(|&(d, c)| (d as f64, c as f64)).collect();
+        let series: Vec<(i64, f64)> = points.iter().map(|&(d, c)| (d, c as f64)).collect();
         chart.draw_series(AreaSeries::new(series.iter().copied(), 0.0, ACCENT.mix(0.15)).border_style(ACCENT.stroke_width(2)))?;
         if series.len() <= 62 {
             chart.draw_series(series.iter().map(|&p| Circle::new(p, 3, ACCENT.filled())))?;

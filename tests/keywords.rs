@@ -1,0 +1,274 @@
+//! Aspect–opinion keyword phrases (LABELING.md §2) and the batch summary.
+
+use std::sync::OnceLock;
+
+use feedback_triage::keywords::{Keyword, KeywordExtractor, Polarity, MAX_KEYWORDS};
+use feedback_triage::normalize::Normalizer;
+use feedback_triage::segment::Segmenter;
+use feedback_triage::summary::{Summary, SummaryBuilder};
+use feedback_triage::{Analysis, Category};
+
+struct Stages {
+    normalizer: Normalizer,
+    segmenter: Segmenter,
+    keywords: KeywordExtractor,
+}
+
+fn stages() -> &'static Stages {
+    static S: OnceLock<Stages> = OnceLock::new();
+    S.get_or_init(|| Stages {
+        normalizer: Normalizer::embedded().unwrap(),
+        segmenter: Segmenter::embedded().unwrap(),
+        keywords: KeywordExtractor::embedded().unwrap(),
+    })
+}
+
+fn extract(text: &str) -> Vec<Keyword> {
+    let s = stages();
+    let norm = s.normalizer.normalize(text);
+    let toks = s.segmenter.segment(&norm.text);
+    let kws = s.keywords.extract(&norm, &toks);
+    // Every phrase's offsets cover its aspect and opinion in the original text.
+    let orig = &norm.original;
+    for k in &kws {
+        let span: String = orig.chars().skip(k.start).take(k.end - k.start).collect();
+        assert!(span.contains(&k.aspect), "{text}: span {span:?} lacks aspect {:?}", k.aspect);
+        assert!(span.contains(&k.opinion), "{text}: span {span:?} lacks opinion {:?}", k.opinion);
+        assert!(!k.group.is_empty() && k.group.contains('|'), "{k:?}");
+    }
+    kws
+}
+
+fn pairs(text: &str) -> Vec<(String, String, Polarity)> {
+    extract(text).into_iter().map(|k| (k.aspect, k.opinion, k.polarity)).collect()
+}
+
+fn has(text: &str, aspect: &str, opinion: &str, polarity: Polarity) {
+    let p = pairs(text);
+    assert!(
+        p.iter().any(|(a, o, pol)| a == aspect && o == opinion && *pol == polarity),
+        "{text}: expected ({aspect}, {opinion}, {polarity:?}) in {p:?}"
+    );
+}
+
+use Polarity::{Negative as Neg, Positive as Pos};
+
+#[test]
+fn noun_adverb_adjective() {
+    has("物流很慢", "物流", "慢", Neg);
+    has("客服态度好", "客服态度", "好", Pos);
+    has("房间非常干净", "房间", "干净", Pos);
+    has("味道太咸了", "味道", "咸", Neg);
+    let k = extract("物流很慢");
+    assert_eq!(k[0].text, "物流慢");
+}
+
+#[test]
+fn adjective_de_noun() {
+    has("很干净的房间", "房间", "干净", Pos);
+}
+
+#[test]
+fn verb_de_adjective() {
+    let k = extract("送得太慢了");
+    assert_eq!(k.len(), 1, "{k:?}");
+    assert_eq!((k[0].aspect.as_str(), k[0].opinion.as_str(), k[0].polarity), ("送", "慢", Neg));
+    assert_eq!(k[0].text, "送得慢");
+    has("客服处理得很及时", "客服", "及时", Pos);
+}
+
+#[test]
+fn verb_object_complaints() {
+    has("没给筷子", "筷子", "没给", Neg);
+    has("还扣了两次钱", "钱", "扣了两次", Neg);
+    has("无法发送短信", "短信", "无法发送", Neg);
+    has("用不了借呗", "借呗", "用不了", Neg);
+    has("电话簿无法分组", "电话簿", "无法分组", Neg);
+    let k = extract("没给筷子");
+    assert_eq!(k[0].text, "没给筷子");
+}
+
+#[test]
+fn negation_is_kept_and_flips_polarity() {
+    has("菜不新鲜", "菜", "不新鲜", Neg);
+    has("早餐不太好", "早餐", "不太好", Neg);
+    has("信号也不是很好", "信号", "不是很好", Neg);
+    has("价钱不贵", "价钱", "不贵", Pos);
+    has("味道没有以前好", "味道", "没有以前好", Neg);
+    has("态度很不好", "态度", "不好", Neg);
+}
+
+#[test]
+fn contrast_keeps_each_side_right() {
+    let p = pairs("味道不错，就是送得太慢");
+    assert!(p.contains(&("味道".into(), "不错".into(), Pos)), "{p:?}");
+    assert!(p.contains(&("送".into(), "慢".into(), Neg)), "{p:?}");
+    // A size word after an "excess" degree is a complaint even in a contrast.
+    has("质量还行，但是尺码偏大", "尺码", "大", Neg);
+    let p = pairs("房间略小但很温馨");
+    assert!(p.contains(&("房间".into(), "小".into(), Neg)), "{p:?}");
+    has("虽然价格有点贵，不过服务很好", "服务", "好", Pos);
+    has("虽然价格有点贵，不过服务很好", "价格", "贵", Neg);
+}
+
+#[test]
+fn context_dependent_polarity() {
+    has("价格太高", "价格", "高", Neg);
+    has("性价比很高", "性价比", "高", Pos);
+    has("噪音很大", "噪音", "大", Neg);
+    has("屏幕很大", "屏幕", "大", Pos);
+    has("房间很小", "房间", "小", Neg);
+}
+
+#[test]
+fn wishes_and_plain_questions_have_no_phrase() {
+    assert!(pairs("希望服务能更好一点").is_empty());
+    assert!(pairs("要是送餐能再快点就好了").is_empty());
+    assert!(pairs("花呗怎么还款").is_empty());
+    assert!(pairs("质量好吗").is_empty());
+}
+
+#[test]
+fn offsets_point_into_the_original_text() {
+    // Traditional characters and full-width punctuation: aspect and opinion are
+    // reported as written, offsets index the original characters.
+    let k = extract("包裝很好，質量很好！");
+    let q = k.iter().find(|k| k.aspect == "質量").expect("質量 phrase");
+    assert_eq!(q.opinion, "好");
+    let orig: Vec<char> = "包裝很好，質量很好！".chars().collect();
+    assert_eq!(orig[q.start..q.end].iter().collect::<String>(), "質量很好");
+    // A dropped control character shifts the original offsets.
+    let k = extract("a\u{0}物流很慢");
+    assert_eq!((k[0].start, k[0].end), (2, 6));
+    // Upper case as written.
+    has("Vista很难用", "Vista", "难用", Neg);
+}
+
+#[test]
+fn synonyms_share_a_group() {
+    let g = |t: &str| extract(t).into_iter().map(|k| k.group).collect::<Vec<_>>();
+    assert_eq!(g("送餐慢"), vec!["配送|慢"]);
+    assert_eq!(g("配送太慢"), vec!["配送|慢"]);
+    assert_eq!(g("送得慢"), vec!["配送|慢"]);
+    assert_eq!(g("态度差"), vec!["态度|差"]);
+    assert_eq!(g("态度不好"), vec!["态度|差"]);
+    assert_eq!(g("服务态度很差劲"), vec!["态度|差"]);
+    assert_eq!(g("菜不新鲜"), vec!["菜|不新鲜"]);
+    assert_eq!(g("价格太高"), vec!["价格|贵"]);
+    assert_eq!(g("价钱偏贵"), vec!["价格|贵"]);
+    assert_eq!(g("价格不高"), vec!["价格|便宜"]);
+    let k = &stages().keywords;
+    assert_eq!(k.group_key("送餐", "很慢"), "配送|慢");
+    assert_eq!(k.group_key("服务态度", "不太好"), "态度|差");
+    assert_eq!(k.group_key("物流", "快"), "物流|快");
+}
+
+#[test]
+fn empty_and_phrase_less_inputs() {
+    let s = stages();
+    let norm = s.normalizer.normalize("");
+    assert!(s.keywords.extract(&norm, &[]).is_empty());
+    assert!(s.keywords.topics(&norm, &[]).is_empty());
+    for t in ["!!!", "   ", "12345", "请问", "花呗怎么还款", "😀😀"] {
+        assert!(extract(t).is_empty(), "{t}");
+    }
+    // Topic words are the fallback for items with no phrase.
+    let norm = s.normalizer.normalize("花呗怎么提前还款");
+    let toks = s.segmenter.segment(&norm.text);
+    let topics = s.keywords.topics(&norm, &toks);
+    assert!(!topics.is_empty() && topics.len() <= 3, "{topics:?}");
+    assert!(topics.iter().any(|t| t == "花呗" || t == "还款"), "{topics:?}");
+}
+
+#[test]
+fn at_most_four_phrases_in_text_order() {
+    let k = extract("房间很大，服务很好，早餐很丰富，位置很方便，价格很便宜，床很舒服");
+    assert_eq!(k.len(), MAX_KEYWORDS, "{k:?}");
+    assert!(k.windows(2).all(|w| w[0].start < w[1].start), "{k:?}");
+}
+
+// ---- summary --------------------------------------------------------------
+
+fn analysis(id: &str, category: Category, text: &str) -> Analysis {
+    Analysis {
+        id: id.to_string(),
+        text: text.to_string(),
+        category,
+        category_zh: category.zh().to_string(),
+        confidence: 1.0,
+        scores: Default::default(),
+        labels: vec![category],
+        keywords: extract(text),
+        topics: Vec::new(),
+        triage: None,
+        assessment: None,
+    }
+}
+
+#[test]
+fn summary_counts_groups_per_category() {
+    let mut b = SummaryBuilder::new();
+    b.add(&analysis("1", Category::Problem, "送餐太慢了"));
+    b.add(&analysis("2", Category::Problem, "配送很慢，送得也慢"));
+    b.add(&analysis("3", Category::Problem, "送得慢"));
+    b.add(&analysis("4", Category::Problem, "骑手送餐慢"));
+    b.add(&analysis("5", Category::Praise, "味道不错"));
+    b.add(&analysis("6", Category::Enquiry, "花呗怎么还款"));
+    let s = b.finish();
+    assert_eq!(s.items, 6);
+    assert_eq!(s.items_with_keywords, 5);
+    let p = &s.categories[&Category::Problem];
+    assert_eq!(p.items, 4);
+    let top = &p.top[0];
+    assert_eq!(top.group, "配送|慢");
+    // Item 2 says it twice but counts once.
+    assert_eq!(top.count, 4);
+    assert_eq!(top.share, 1.0);
+    assert_eq!(top.polarity, Polarity::Negative);
+    assert_eq!(top.examples, vec!["1", "2", "3"]);
+    assert_eq!(top.error, 0);
+    assert_eq!(s.count(Category::Problem, "配送|慢"), 4);
+    assert_eq!(s.count(Category::Praise, "味道|好"), 1);
+    assert_eq!(s.categories[&Category::Enquiry].items_with_keywords, 0);
+    // Round trip: a later run reads it back.
+    let json = serde_json::to_string(&s).unwrap();
+    let back: Summary = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+}
+
+#[test]
+fn summary_merge_equals_one_pass() {
+    let texts = ["物流很慢", "物流太慢了", "包装很好", "客服态度差", "物流慢", "态度不好", "包装不错"];
+    let mut whole = SummaryBuilder::new();
+    let mut left = SummaryBuilder::new();
+    let mut right = SummaryBuilder::new();
+    for (i, t) in texts.iter().enumerate() {
+        let a = analysis(&i.to_string(), Category::Problem, t);
+        whole.add(&a);
+        if i < 3 { left.add(&a) } else { right.add(&a) }
+    }
+    left.merge(right);
+    let (a, b) = (whole.finish(), left.finish());
+    assert_eq!(a.items, b.items);
+    assert_eq!(a.categories[&Category::Problem].counts, b.categories[&Category::Problem].counts);
+    assert_eq!(a.categories[&Category::Problem].top[0].examples, b.categories[&Category::Problem].top[0].examples);
+}
+
+#[test]
+fn summary_memory_is_bounded_by_eviction() {
+    // Two groups at most: the least reported (oldest on ties) makes room.
+    let mut b = SummaryBuilder::new().with_max_groups(2);
+    for (i, t) in ["物流慢", "物流慢", "物流慢", "包装好", "味道咸", "味道咸", "味道咸"].iter().enumerate() {
+        b.add(&analysis(&i.to_string(), Category::Problem, t));
+    }
+    let s = b.finish();
+    let p = &s.categories[&Category::Problem];
+    assert_eq!(p.groups_tracked, 2);
+    assert!(p.evicted >= 1);
+    assert_eq!(p.counts.get("物流|慢"), Some(&3));
+    // 味道咸 took over 包装好's slot: its count is an upper bound, error the slack.
+    let salty = p.top.iter().find(|g| g.group == "味道|咸").expect("味道|咸 tracked");
+    assert!(salty.count >= 3 && salty.count - salty.error <= 3, "{salty:?}");
+    assert!(salty.examples.len() <= 3);
+    assert!(!p.counts.contains_key("包装|好"));
+}
