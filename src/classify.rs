@@ -177,6 +177,21 @@ impl Classifier {
         (x, clause_sentiment)
     }
 
+    /// Probability that each category is present in the item.
+    pub fn presence_probabilities(&self, x: &[(u64, f32)]) -> [f32; 4] {
+        let mut presence = [0.0f32; 4];
+        self.presence.score(x, &mut presence);
+        for p in presence.iter_mut() {
+            *p = 1.0 / (1.0 + (-*p).exp());
+        }
+        presence
+    }
+
+    /// Replaces the presence thresholds (used when tuning them).
+    pub fn set_presence_thresholds(&mut self, t: [f32; 4]) {
+        self.presence_thresholds = t;
+    }
+
     /// Decides category, confidence and labels from a feature vector.
     ///
     /// Each category's presence is scored on its own; the primary category is
@@ -185,11 +200,7 @@ impl Classifier {
     /// primary is p_c times (1 − p_h) for every category h above it; that is the
     /// reported score and the confidence. Nothing present: the multinomial layer decides.
     pub fn classify_features(&self, x: &[(u64, f32)]) -> (Category, f32, [f32; 4], Vec<Category>) {
-        let mut presence = [0.0f32; 4];
-        self.presence.score(x, &mut presence);
-        for p in presence.iter_mut() {
-            *p = 1.0 / (1.0 + (-*p).exp());
-        }
+        let presence = self.presence_probabilities(x);
         let mut primary_prob = [0.0f32; 4];
         let mut none_above = 1.0f32;
         for c in PRECEDENCE {

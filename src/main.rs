@@ -355,7 +355,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         let pairs = train::cross_validate(&opts, &sentiment_layer, k)?;
         // Scored on real feedback only (gold and corpus-row labels), not on our
         // written or weak items, so it estimates accuracy on data like the users'.
-        let real: Vec<_> = pairs.iter().filter(|(id, _, _)| !id.starts_with("w-") && !id.starts_with("weak:")).collect();
+        let real: Vec<_> = pairs.iter().filter(|(id, _, _)| train::is_real_feedback(id)).collect();
         let gold: Vec<train::GoldItem> = real
             .iter()
             .map(|(_, g, _)| train::GoldItem { id: String::new(), text: String::new(), category: g.as_str().into(), labels: vec![], opinions: vec![] })

@@ -13,6 +13,9 @@ use crate::input::Format;
 use crate::normalize::Normalizer;
 use crate::record::{Analysis, FeedbackRecord};
 
+/// Input fields that carry labels in LABELING.md's format.
+const INPUT_LABEL_FIELDS: [&str; 5] = ["category", "labels", "opinions", "keywords", "priority"];
+
 /// The output object of one record: the input's fields (text and other string
 /// fields masked), then the analysis fields, which win on a name clash.
 pub fn output_object(record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalizer) -> Map<String, Value> {
@@ -31,8 +34,19 @@ pub fn output_object(record: &FeedbackRecord, analysis: &Analysis, normalizer: &
     if let Some(v) = record.customer_value.and_then(serde_json::Number::from_f64) {
         obj.insert("customer_value".into(), Value::Number(v));
     }
+    // Labels that came with the input (a gold file's category/labels/opinions)
+    // are kept, but under `input_labels`: beside our own fields they would be
+    // mistaken for predictions (score.py reads `opinions` when `keywords` is empty).
+    let mut input_labels = Map::new();
     for (k, v) in &record.extra {
-        obj.insert(k.clone(), mask(v));
+        if INPUT_LABEL_FIELDS.contains(&k.as_str()) {
+            input_labels.insert(k.clone(), mask(v));
+        } else {
+            obj.insert(k.clone(), mask(v));
+        }
+    }
+    if !input_labels.is_empty() {
+        obj.insert("input_labels".into(), Value::Object(input_labels));
     }
     if let Ok(Value::Object(a)) = serde_json::to_value(analysis) {
         for (k, v) in a {
@@ -85,6 +99,13 @@ impl AtomicOutput {
         let path = self.path();
         self.writer.flush().map_err(|e| Error::io(&path, e))?;
         if let (Some(temp), Some(target)) = (self.temp.take(), self.target.take()) {
+            // Temporary files are created private (0600); the result is an
+            // ordinary file, readable as any other output (0644).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = temp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+            }
             temp.as_file().sync_all().map_err(|e| Error::io(&target, e))?;
             temp.persist(&target).map_err(|e| Error::io(&target, e.error))?;
         }

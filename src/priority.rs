@@ -1,5 +1,5 @@
 //! Stage 6: priority (impact × customer value ÷ cost), urgency, response deadline
-//! and responsible department (issue 4; docs/PRIORITY.md).
+//! and responsible department (issue 4; README "Priority").
 //!
 //! Two steps, because impact depends on how many customers report the same issue:
 //! [`PriorityScorer::assess`] runs per item in parallel and finds the issue (an

@@ -183,6 +183,8 @@ pub struct TrainOptions {
     pub suggestion_weight: usize,
     /// Presence probability at which a category counts as present, per category.
     pub presence_thresholds: [f32; 4],
+    /// Choose `presence_thresholds` on a held-out fifth of the training items.
+    pub tune_thresholds: bool,
     /// Iteration cap of the L-BFGS solver.
     pub max_iterations: u64,
     pub provenance: Provenance,
@@ -201,6 +203,7 @@ impl Default for TrainOptions {
             suggestion_weight: 2,
             max_iterations: 200,
             presence_thresholds: [0.5; 4],
+            tune_thresholds: true,
             provenance: Provenance::default(),
         }
     }
@@ -244,20 +247,73 @@ pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<
     };
     let prepared = prepare(&tools, &sentiment, &opts.items)?;
     let all: Vec<usize> = (0..prepared.len()).collect();
+    let thresholds = if opts.tune_thresholds { tune_thresholds(&prepared, &sentiment, opts)? } else { opts.presence_thresholds };
     let (category, presence) = fit_layers(&prepared, &all, opts)?;
     let mut provenance = opts.provenance.clone();
     provenance.training_items = prepared.len();
     provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
-    Ok(ModelFile {
-        format: FORMAT.into(),
-        version: VERSION,
-        provenance,
-        sentiment,
-        category,
-        presence,
-        presence_thresholds: opts.presence_thresholds.to_vec(),
-        temperature: 1.0,
-    })
+    Ok(assemble(sentiment, category, presence, thresholds, provenance))
+}
+
+/// Chooses the presence thresholds on a held-out fifth of the training items
+/// (real feedback only, not our written or weak items): coordinate ascent on
+/// the macro-F1 of the primary category. The dev set plays no part.
+fn tune_thresholds(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions) -> Result<[f32; 4]> {
+    let fit_idx: Vec<usize> = (0..prepared.len()).filter(|i| i % 5 != 0).collect();
+    let held: Vec<usize> = (0..prepared.len())
+        .filter(|i| i % 5 == 0 && is_real_feedback(&prepared[*i].id))
+        .collect();
+    let (category, presence) = fit_layers(prepared, &fit_idx, opts)?;
+    let model = assemble(sentiment.clone(), category, presence, [0.5; 4], Provenance::default());
+    let mut classifier = Classifier::new(FeatureExtractor::embedded()?, &model);
+    let mut best = opts.presence_thresholds;
+    let score = |c: &mut Classifier, t: [f32; 4]| {
+        c.set_presence_thresholds(t);
+        let mut conf = [[0usize; 4]; 4];
+        for &i in &held {
+            conf[prepared[i].category.index()][c.classify_features(&prepared[i].features).0.index()] += 1;
+        }
+        macro_f1(&conf)
+    };
+    let mut best_score = score(&mut classifier, best);
+    for _round in 0..2 {
+        for k in 0..4 {
+            for step in 4..=16 {
+                let mut t = best;
+                t[k] = step as f32 * 0.05;
+                let s = score(&mut classifier, t);
+                if s > best_score + 1e-9 {
+                    best_score = s;
+                    best = t;
+                }
+            }
+        }
+    }
+    eprintln!("triage: presence thresholds {best:?} (held-out macro-F1 {best_score:.4} on {} items)", held.len());
+    Ok(best)
+}
+
+fn macro_f1(conf: &[[usize; 4]; 4]) -> f64 {
+    (0..4)
+        .map(|c| {
+            let tp = conf[c][c] as f64;
+            let fp: f64 = (0..4).filter(|&g| g != c).map(|g| conf[g][c] as f64).sum();
+            let fnn: f64 = (0..4).filter(|&p| p != c).map(|p| conf[c][p] as f64).sum();
+            if tp == 0.0 { 0.0 } else { 2.0 * tp / (2.0 * tp + fp + fnn) }
+        })
+        .sum::<f64>()
+        / 4.0
+}
+
+/// A model file from its layers.
+fn assemble(sentiment: LayerFile, category: LayerFile, presence: LayerFile, thresholds: [f32; 4], provenance: Provenance) -> ModelFile {
+    ModelFile { format: FORMAT.into(), version: VERSION, provenance, sentiment, category, presence, presence_thresholds: thresholds.to_vec(), temperature: 1.0 }
+}
+
+/// Items that are real customer feedback (gold and corpus rows), as opposed to
+/// the examples we wrote (`w-`) or weak labels (`weak:`); held-out scores count these only.
+pub fn is_real_feedback(id: &str) -> bool {
+    !id.starts_with("w-") && !id.starts_with("weak:")
 }
 
 /// Both category layers on the items at `idx`.
@@ -279,16 +335,7 @@ pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) 
     for fold in 0..folds {
         let train_idx: Vec<usize> = (0..prepared.len()).filter(|i| i % folds != fold).collect();
         let (category, presence) = fit_layers(&prepared, &train_idx, opts)?;
-        let model = ModelFile {
-            format: FORMAT.into(),
-            version: VERSION,
-            provenance: Provenance::default(),
-            sentiment: sentiment.clone(),
-            category,
-            presence,
-            presence_thresholds: opts.presence_thresholds.to_vec(),
-            temperature: 1.0,
-        };
+        let model = assemble(sentiment.clone(), category, presence, opts.presence_thresholds, Provenance::default());
         let classifier = Classifier::new(FeatureExtractor::embedded()?, &model);
         for i in (0..prepared.len()).filter(|i| i % folds == fold) {
             out[i] = (prepared[i].id.clone(), prepared[i].category, classifier.classify_features(&prepared[i].features).0);

@@ -243,3 +243,20 @@ fn bad_model_files_are_clear_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("not a model file") || err.contains("stream did not contain valid UTF-8"), "{err}");
 }
+
+#[test]
+fn input_labels_are_kept_apart_from_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "gold.jsonl",
+        "{\"id\":\"g\",\"text\":\"请问怎么退款\",\"category\":\"enquiry\",\"opinions\":[[\"物流\",\"慢\",\"negative\"]]}\n".as_bytes(),
+    );
+    let out = dir.path().join("out.jsonl");
+    let (code, err) = classify(&["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let rec = &lines(&out)[0];
+    assert!(rec.get("opinions").is_none(), "gold opinions must not look like predictions");
+    assert_eq!(rec["input_labels"]["opinions"][0][0], "物流");
+    assert_eq!(rec["input_labels"]["category"], "enquiry");
+}
