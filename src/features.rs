@@ -225,12 +225,11 @@ impl FeatureExtractor {
     }
 }
 
-/// The names of the features `category` can produce for a text, for building a
-/// vocabulary at training time (kept beside the hashed path so both agree).
-pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<String> {
+/// The names of the features `lexical` hashes for these tokens.
+pub fn lexical_names(tokens: &[Token<'_>]) -> Vec<String> {
     let mut names = Vec::new();
     let mut prev: Option<&str> = None;
-    for t in span.tokens {
+    for t in tokens {
         if t.is_punctuation() {
             prev = None;
             continue;
@@ -241,6 +240,13 @@ pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<S
         }
         prev = Some(t.word);
     }
+    names
+}
+
+/// The names of the features `category` can produce for a text, for building a
+/// vocabulary at training time (kept beside the hashed path so both agree).
+pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<String> {
+    let mut names = lexical_names(span.tokens);
     let mut prevc: Option<char> = None;
     for c in span.text.chars() {
         if c == ' ' {

@@ -485,19 +485,7 @@ fn round6(x: f32) -> f32 {
 fn lexical_names(tools: &Tools, text: &str) -> Vec<String> {
     let norm = tools.normalizer.normalize(text);
     let tokens = tools.segmenter.segment(&norm.text);
-    let mut names = Vec::new();
-    let mut prev: Option<&str> = None;
-    for t in &tokens {
-        if t.is_punctuation() {
-            prev = None;
-            continue;
-        }
-        names.push(format!("w:{}", t.word));
-        if let Some(p) = prev {
-            names.push(format!("b:{p}|{}", t.word));
-        }
-        prev = Some(t.word);
-    }
+    let mut names = crate::features::lexical_names(&tokens);
     names.sort_unstable();
     names.dedup();
     names
