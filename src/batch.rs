@@ -7,7 +7,6 @@
 //! counts and writes the output. Memory holds one chunk plus the counts, however
 //! large the input. Every row read ends up either written or rejected.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::input::{Reject, RecordReader, Row};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{IssueCounts, Pipeline};
 use crate::priority::Assessment;
 use crate::record::{Analysis, FeedbackRecord};
 
@@ -76,7 +75,7 @@ pub fn run(pipeline: &Pipeline, reader: RecordReader, sink: &mut dyn Sink, progr
     let started = Instant::now();
     let spool_file = tempfile::tempfile().map_err(|e| Error::io("<spool>", e))?;
     let mut spool = BufWriter::with_capacity(1 << 20, spool_file);
-    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut counts = IssueCounts::default();
     let mut stats = RunStats::default();
     // Spool lines are either an analysed record or a reject, in input order.
     let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK_ROWS);
@@ -107,9 +106,7 @@ pub fn run(pipeline: &Pipeline, reader: RecordReader, sink: &mut dyn Sink, progr
             stats.read += 1;
             let line = match result {
                 Ok(s) => {
-                    if let Some(key) = s.assessment.as_ref().and_then(|a| a.issue_key.as_ref()) {
-                        *counts.entry(key.clone()).or_insert(0) += 1;
-                    }
+                    counts.add(s.assessment.as_ref());
                     serde_json::to_string(&SpoolLine::Ok(s))
                 }
                 Err(r) => serde_json::to_string(&SpoolLine::Rejected(r)),
@@ -128,7 +125,7 @@ pub fn run(pipeline: &Pipeline, reader: RecordReader, sink: &mut dyn Sink, progr
         let item: SpoolLine = serde_json::from_str(&line).map_err(|e| Error::Training(format!("spool: {e}")))?;
         match item {
             SpoolLine::Ok(mut s) => {
-                let scope = s.assessment.as_ref().and_then(|a| a.issue_key.as_ref()).and_then(|k| counts.get(k)).copied().unwrap_or(1);
+                let scope = counts.scope(s.assessment.as_ref());
                 s.analysis.assessment = s.assessment.take();
                 pipeline.finish(&mut s.analysis, scope);
                 sink.analysed(&s.record, &s.analysis)?;

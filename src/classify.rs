@@ -13,7 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::category::Category;
 use crate::features::{feature_key, CueHit, FeatureExtractor, SparseVec, Span};
 use crate::model::{LayerFile, ModelFile};
-use crate::segment::{clauses, Token};
+use crate::segment::{clause_byte_ranges, clauses, Token};
 
 /// Feature keys are already well-mixed hashes; hashing them again is wasted work.
 #[derive(Default)]
@@ -159,14 +159,7 @@ impl Classifier {
     /// The full feature vector of a text (deduplicated, binary lexical features).
     pub fn features(&self, text: &str, tokens: &[Token<'_>]) -> SparseVec {
         let ranges = clauses(tokens);
-        self.features_with_clauses(text, tokens, &ranges).0
-    }
-
-    fn features_with_clauses(&self, text: &str, tokens: &[Token<'_>], ranges: &[std::ops::Range<usize>]) -> (SparseVec, Vec<f32>) {
-        // Token offsets are relative to the whole item; spans want them relative to `text`.
-        let base = tokens.first().map_or(0, |t| t.byte_start);
-        let clause_bytes: Vec<_> =
-            ranges.iter().map(|r| tokens[r.start].byte_start - base..tokens[r.end - 1].byte_end - base).collect();
+        let clause_bytes = clause_byte_ranges(tokens, &ranges);
         let mut x = Vec::with_capacity(tokens.len() * 4 + text.len());
         let hits = self.extractor.cues().find(text);
         self.extractor.category_with_cues(&Span { text, tokens, clause_bytes: &clause_bytes }, &hits, &mut x);
@@ -174,7 +167,7 @@ impl Classifier {
         push_sentiment_features(&mut x, self.sentiment(tokens), &clause_sentiment);
         self.push_clause_structure(&mut x, &hits, &clause_bytes, &clause_sentiment);
         dedup(&mut x);
-        (x, clause_sentiment)
+        x
     }
 
     /// Probability that each category is present in the item.
@@ -223,8 +216,7 @@ impl Classifier {
 
     /// Classifies a normalised text given its tokens.
     pub fn classify(&self, text: &str, tokens: &[Token<'_>]) -> Classification {
-        let ranges = clauses(tokens);
-        let (x, _) = self.features_with_clauses(text, tokens, &ranges);
+        let x = self.features(text, tokens);
         let (category, confidence, probabilities, labels) = self.classify_features(&x);
         Classification { category, confidence, probabilities, labels }
     }

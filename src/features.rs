@@ -272,7 +272,7 @@ pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::{clauses, Segmenter};
+    use crate::segment::{clause_byte_ranges, clauses, Segmenter};
 
     #[test]
     fn hashed_and_named_features_agree() {
@@ -280,7 +280,7 @@ mod tests {
         let fx = FeatureExtractor::embedded().unwrap();
         let text = "味道不错,就是送得太慢,希望改进?";
         let toks = seg.segment(text);
-        let cl: Vec<_> = clauses(&toks).into_iter().map(|r| byte_range(text, &toks, r)).collect();
+        let cl = clause_byte_ranges(&toks, &clauses(&toks));
         let span = Span { text, tokens: &toks, clause_bytes: &cl };
         let mut v = Vec::new();
         fx.category(&span, &mut v);
@@ -293,9 +293,5 @@ mod tests {
         assert!(v.iter().any(|(k, _)| *k == feature_key("cue:contrast")));
         assert!(v.iter().any(|(k, _)| *k == feature_key("form:question_end")));
         assert!(v.iter().any(|(k, _)| *k == feature_key("w:味道")));
-    }
-
-    fn byte_range(_text: &str, toks: &[Token<'_>], r: std::ops::Range<usize>) -> std::ops::Range<usize> {
-        toks[r.start].byte_start..toks[r.end - 1].byte_end
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -73,7 +73,7 @@ pub struct RecordReader {
 
 enum Inner {
     Jsonl { reader: Box<dyn BufRead + Send>, line: u64, buf: Vec<u8> },
-    Delimited { reader: csv::Reader<Box<dyn Read + Send>>, headers: Option<Vec<String>>, text_col: usize },
+    Delimited { reader: csv::Reader<Box<dyn Read + Send>>, headers: Vec<String> },
     Failed(Option<Reject>),
 }
 
@@ -102,9 +102,9 @@ impl RecordReader {
                         match headers {
                             Some(h) => {
                                 let h: Vec<String> = h.into_iter().map(|s| s.trim().to_string()).collect();
-                                match h.iter().position(|c| c == "text") {
-                                    Some(text_col) => Inner::Delimited { reader: rdr, headers: Some(h), text_col },
-                                    None => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: "header has no `text` column".into(), raw: h.join(",") })),
+                                match h.iter().any(|c| c == "text") {
+                                    true => Inner::Delimited { reader: rdr, headers: h },
+                                    false => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: "header has no `text` column".into(), raw: h.join(",") })),
                                 }
                             }
                             None => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: "header is neither UTF-8 nor GB18030".into(), raw: String::new() })),
@@ -160,7 +160,7 @@ impl Iterator for RecordReader {
                     Err(e) => reject(&name, n, format!("not JSON: {e}"), trimmed),
                 });
             },
-            Inner::Delimited { reader, headers, text_col } => {
+            Inner::Delimited { reader, headers } => {
                 let mut rec = csv::ByteRecord::new();
                 match reader.read_byte_record(&mut rec) {
                     Ok(false) => None,
@@ -170,7 +170,6 @@ impl Iterator for RecordReader {
                     }
                     Ok(true) => {
                         let line = rec.position().map_or(0, |p| p.line());
-                        let headers = headers.as_ref()?;
                         let fields: Option<Vec<String>> = rec.iter().map(decode).collect();
                         let Some(fields) = fields else {
                             return Some(reject(&name, line, "not valid UTF-8 or GB18030", String::from_utf8_lossy(rec.as_slice()).into_owned()));
@@ -185,7 +184,6 @@ impl Iterator for RecordReader {
                             }
                             obj.insert(h.clone(), if h == "customer_value" { number_or_string(f) } else { Value::String(f.clone()) });
                         }
-                        let _ = text_col;
                         Some(record_from_object(obj, &name, line))
                     }
                 }
@@ -304,9 +302,4 @@ pub fn count_rows(path: &Path, format: Format) -> Option<u64> {
             Some(n)
         }
     }
-}
-
-/// Paths given as `-` mean standard input/output.
-pub fn is_stdio(path: Option<&PathBuf>) -> bool {
-    path.is_none_or(|p| p.as_os_str() == "-")
 }

@@ -118,7 +118,8 @@ pub struct RecordWriter {
     out: AtomicOutput,
     format: Format,
     header_written: bool,
-    line: String,
+    /// Reused serialisation buffer for one JSONL line.
+    line: Vec<u8>,
 }
 
 /// Columns of the flat CSV/TSV view.
@@ -129,7 +130,7 @@ pub const FLAT_COLUMNS: [&str; 14] = [
 
 impl RecordWriter {
     pub fn new(out: AtomicOutput, format: Format) -> Self {
-        RecordWriter { out, format, header_written: false, line: String::new() }
+        RecordWriter { out, format, header_written: false, line: Vec::new() }
     }
 
     pub fn write(&mut self, record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalizer) -> Result<()> {
@@ -137,12 +138,9 @@ impl RecordWriter {
             Format::Jsonl => {
                 self.line.clear();
                 let obj = output_object(record, analysis, normalizer);
-                self.line = serde_json::to_string(&obj).unwrap_or_default();
-                self.line.push('\n');
-                let line = std::mem::take(&mut self.line);
-                let r = self.out.write_all(line.as_bytes());
-                self.line = line;
-                r
+                serde_json::to_writer(&mut self.line, &obj).map_err(|e| Error::io(self.out.path(), e.into()))?;
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)
             }
             Format::Csv | Format::Tsv => {
                 let delim = if self.format == Format::Csv { b',' } else { b'\t' };

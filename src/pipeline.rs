@@ -7,13 +7,13 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::category::Category;
-use crate::classify::{Classification, Classifier};
+use crate::classify::Classifier;
 use crate::error::{Error, Result};
 use crate::features::FeatureExtractor;
 use crate::keywords::KeywordExtractor;
 use crate::model::ModelFile;
 use crate::normalize::Normalizer;
-use crate::priority::{PriorityInput, PriorityScorer};
+use crate::priority::{Assessment, PriorityInput, PriorityScorer};
 use crate::record::{Analysis, FeedbackRecord};
 use crate::resources;
 use crate::segment::Segmenter;
@@ -102,17 +102,6 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Category only (no keywords or priority): what `eval` and training read.
-    pub fn classify_text(&self, text: &str) -> Result<Classification> {
-        self.check_length(text)?;
-        let norm = self.normalizer.normalize(text);
-        if norm.text.trim().is_empty() {
-            return Err(Error::EmptyText);
-        }
-        let tokens = self.segmenter.segment(&norm.text);
-        Ok(self.classifier.classify(&norm.text, &tokens))
-    }
-
     /// Analyses one record up to, not including, the scope-dependent priority:
     /// `analysis.triage` is `None` and `analysis.assessment` is set.
     /// `fallback_id` names records that carry no `id`.
@@ -175,29 +164,34 @@ impl Pipeline {
     pub fn analyze_batch(&self, records: &[FeedbackRecord]) -> Vec<Result<Analysis>> {
         let mut results: Vec<Result<Analysis>> =
             records.par_iter().enumerate().map(|(i, r)| self.analyze_unscored(r, &(i + 1).to_string())).collect();
-        let counts = issue_counts(results.iter().filter_map(|r| r.as_ref().ok()));
+        let mut counts = IssueCounts::default();
+        for a in results.iter().flatten() {
+            counts.add(a.assessment.as_ref());
+        }
         for a in results.iter_mut().flatten() {
-            let scope = scope_of(&counts, a);
+            let scope = counts.scope(a.assessment.as_ref());
             self.finish(a, scope);
         }
         results
     }
 }
 
-/// How many analyses report each issue.
-pub fn issue_counts<'a>(analyses: impl Iterator<Item = &'a Analysis>) -> HashMap<String, u32> {
-    let mut counts = HashMap::new();
-    for a in analyses {
-        if let Some(key) = a.assessment.as_ref().and_then(|s| s.issue_key.clone()) {
-            *counts.entry(key).or_insert(0) += 1;
+/// How many items of a batch report each issue (by `Assessment::issue_key`).
+#[derive(Debug, Default)]
+pub struct IssueCounts(HashMap<String, u32>);
+
+impl IssueCounts {
+    /// Counts one item's issue, if it has one.
+    pub fn add(&mut self, assessment: Option<&Assessment>) {
+        if let Some(key) = assessment.and_then(|a| a.issue_key.as_ref()) {
+            *self.0.entry(key.clone()).or_insert(0) += 1;
         }
     }
-    counts
-}
 
-/// The scope of one analysis given batch counts (1 when its issue is unkeyed).
-pub fn scope_of(counts: &HashMap<String, u32>, a: &Analysis) -> u32 {
-    a.assessment.as_ref().and_then(|s| s.issue_key.as_ref()).and_then(|k| counts.get(k)).copied().unwrap_or(1)
+    /// The scope of an item: how many items report its issue (1 when unkeyed).
+    pub fn scope(&self, assessment: Option<&Assessment>) -> u32 {
+        assessment.and_then(|a| a.issue_key.as_ref()).and_then(|k| self.0.get(k)).copied().unwrap_or(1)
+    }
 }
 
 fn round4(x: f32) -> f32 {

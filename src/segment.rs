@@ -104,6 +104,11 @@ pub fn clauses(tokens: &[Token<'_>]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// The byte range of each clause in the text the tokens were cut from.
+pub fn clause_byte_ranges(tokens: &[Token<'_>], clauses: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+    clauses.iter().map(|r| tokens[r.start].byte_start..tokens[r.end - 1].byte_end).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

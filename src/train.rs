@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::features::{feature_key, feature_names, FeatureExtractor, SparseVec, Span};
 use crate::model::{LayerFile, ModelFile, Provenance, FORMAT, VERSION};
 use crate::normalize::Normalizer;
-use crate::segment::{clauses, Segmenter};
+use crate::segment::{clause_byte_ranges, clauses, Segmenter};
 
 /// One labelled item (LABELING.md §3).
 #[derive(Debug, Clone, Deserialize)]
@@ -367,7 +367,7 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<V
             let tokens = tools.segmenter.segment(&norm.text);
             let features = classifier.features(&norm.text, &tokens);
             let ranges = clauses(&tokens);
-            let cb: Vec<_> = ranges.iter().map(|r| tokens[r.start].byte_start..tokens[r.end - 1].byte_end).collect();
+            let cb = clause_byte_ranges(&tokens, &ranges);
             let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
             names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
             let mut present = [false; 4];
