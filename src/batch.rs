@@ -61,17 +61,27 @@ impl std::fmt::Display for RunStats {
     }
 }
 
+/// Turns one analysed record into its output bytes. Runs on worker threads, in
+/// any order, so that serialisation (a large share of a run) is parallel too.
+pub type Encode<'a> = dyn Fn(&FeedbackRecord, &Analysis) -> Result<Vec<u8>> + Sync + 'a;
+
 /// Receives what a run produces. Calls arrive in input order.
 pub trait Sink {
-    /// One analysed record, priority complete.
-    fn analysed(&mut self, record: &FeedbackRecord, analysis: &Analysis) -> Result<()>;
+    /// One analysed record, priority complete, and its bytes from the `Encode`.
+    fn analysed(&mut self, record: &FeedbackRecord, analysis: &Analysis, encoded: &[u8]) -> Result<()>;
     /// One rejected row (personal data already masked).
     fn rejected(&mut self, reject: &Reject) -> Result<()>;
 }
 
 /// Runs `reader` through `pipeline` into `sink`. `progress` is told the number
 /// of rows done after each chunk of each pass (first pass counts as 0..read).
-pub fn run(pipeline: &Pipeline, reader: RecordReader, sink: &mut dyn Sink, progress: &mut dyn FnMut(Pass, u64)) -> Result<RunStats> {
+pub fn run(
+    pipeline: &Pipeline,
+    reader: RecordReader,
+    encode: &Encode<'_>,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(Pass, u64),
+) -> Result<RunStats> {
     let started = Instant::now();
     let spool_file = tempfile::tempfile().map_err(|e| Error::io("<spool>", e))?;
     let mut spool = BufWriter::with_capacity(1 << 20, spool_file);
@@ -84,35 +94,13 @@ pub fn run(pipeline: &Pipeline, reader: RecordReader, sink: &mut dyn Sink, progr
     while reader.peek().is_some() {
         chunk.clear();
         chunk.extend(reader.by_ref().take(CHUNK_ROWS));
-        let results: Vec<std::result::Result<Spooled, Reject>> = chunk
-            .par_iter()
-            .map(|row| match row {
-                Row::Rejected(r) => Err(mask_reject(pipeline, r.clone())),
-                Row::Record { line, record } => pipeline
-                    .analyze_unscored(record, &line.to_string())
-                    .map(|mut analysis| {
-                        let assessment = analysis.assessment.take();
-                        let mut record = record.clone();
-                        record.text = String::new(); // the masked text lives in the analysis
-                        Spooled { analysis, assessment, record }
-                    })
-                    .map_err(|e| {
-                        let raw = serde_json::to_string(record).unwrap_or_default();
-                        mask_reject(pipeline, Reject { file: source.clone(), line: *line, reason: e.to_string(), raw })
-                    }),
-            })
-            .collect();
-        for result in results {
+        let spooled: Vec<Result<(Option<String>, Vec<u8>)>> =
+            chunk.par_iter().map(|row| spool_line(pipeline, &source, row)).collect();
+        for line in spooled {
+            let (issue_key, bytes) = line?;
             stats.read += 1;
-            let line = match result {
-                Ok(s) => {
-                    counts.add(s.assessment.as_ref());
-                    serde_json::to_string(&SpoolLine::Ok(s))
-                }
-                Err(r) => serde_json::to_string(&SpoolLine::Rejected(r)),
-            };
-            let line = line.map_err(|e| Error::Training(format!("spool: {e}")))?;
-            spool.write_all(line.as_bytes()).and_then(|_| spool.write_all(b"\n")).map_err(|e| Error::io("<spool>", e))?;
+            counts.add_key(issue_key);
+            spool.write_all(&bytes).map_err(|e| Error::io("<spool>", e))?;
         }
         progress(Pass::Analyse, stats.read);
     }
@@ -120,30 +108,81 @@ pub fn run(pipeline: &Pipeline, reader: RecordReader, sink: &mut dyn Sink, progr
     spool_file.rewind().map_err(|e| Error::io("<spool>", e))?;
 
     let mut done = 0u64;
-    for line in BufReader::with_capacity(1 << 20, spool_file).lines() {
-        let line = line.map_err(|e| Error::io("<spool>", e))?;
-        let item: SpoolLine = serde_json::from_str(&line).map_err(|e| Error::Training(format!("spool: {e}")))?;
-        match item {
-            SpoolLine::Ok(mut s) => {
-                let scope = counts.scope(s.assessment.as_ref());
-                s.analysis.assessment = s.assessment.take();
-                pipeline.finish(&mut s.analysis, scope);
-                sink.analysed(&s.record, &s.analysis)?;
-                stats.written += 1;
-            }
-            SpoolLine::Rejected(r) => {
-                sink.rejected(&r)?;
-                stats.rejected += 1;
+    let mut lines = BufReader::with_capacity(1 << 20, spool_file).lines();
+    let mut chunk: Vec<String> = Vec::with_capacity(CHUNK_ROWS);
+    loop {
+        chunk.clear();
+        for line in lines.by_ref().take(CHUNK_ROWS) {
+            chunk.push(line.map_err(|e| Error::io("<spool>", e))?);
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let finished: Vec<Result<Finished>> = chunk.par_iter().map(|line| finish_line(pipeline, &counts, encode, line)).collect();
+        for item in finished {
+            match item? {
+                Finished::Analysed { record, analysis, encoded } => {
+                    sink.analysed(&record, &analysis, &encoded)?;
+                    stats.written += 1;
+                }
+                Finished::Rejected(r) => {
+                    sink.rejected(&r)?;
+                    stats.rejected += 1;
+                }
             }
         }
-        done += 1;
-        if done % CHUNK_ROWS as u64 == 0 {
-            progress(Pass::Write, done);
-        }
+        done += chunk.len() as u64;
+        progress(Pass::Write, done);
     }
-    progress(Pass::Write, done);
     stats.elapsed = started.elapsed();
     Ok(stats)
+}
+
+/// First pass, on a worker: analyses one row and serialises it for the spool,
+/// returning the issue it reports (for the batch-wide counts).
+fn spool_line(pipeline: &Pipeline, source: &str, row: &Row) -> Result<(Option<String>, Vec<u8>)> {
+    let (issue_key, line) = match row {
+        Row::Rejected(r) => (None, SpoolLine::Rejected(mask_reject(pipeline, r.clone()))),
+        Row::Record { line, record } => match pipeline.analyze_unscored(record, &line.to_string()) {
+            Ok(mut analysis) => {
+                let assessment = analysis.assessment.take();
+                let mut record = record.clone();
+                record.text = String::new(); // the masked text lives in the analysis
+                let key = assessment.as_ref().and_then(|a| a.issue_key.clone());
+                (key, SpoolLine::Ok(Spooled { analysis, assessment, record }))
+            }
+            Err(e) => {
+                let raw = serde_json::to_string(record).unwrap_or_default();
+                let reject = Reject { file: source.to_string(), line: *line, reason: e.to_string(), raw };
+                (None, SpoolLine::Rejected(mask_reject(pipeline, reject)))
+            }
+        },
+    };
+    let mut bytes = serde_json::to_vec(&line).map_err(|e| Error::Training(format!("spool: {e}")))?;
+    bytes.push(b'\n');
+    Ok((issue_key, bytes))
+}
+
+/// What the second pass hands the sink.
+enum Finished {
+    Analysed { record: FeedbackRecord, analysis: Analysis, encoded: Vec<u8> },
+    Rejected(Reject),
+}
+
+/// Second pass, on a worker: completes priority with the batch counts and
+/// encodes the output.
+fn finish_line(pipeline: &Pipeline, counts: &IssueCounts, encode: &Encode<'_>, line: &str) -> Result<Finished> {
+    let item: SpoolLine = serde_json::from_str(line).map_err(|e| Error::Training(format!("spool: {e}")))?;
+    Ok(match item {
+        SpoolLine::Ok(mut s) => {
+            let scope = counts.scope(s.assessment.as_ref());
+            s.analysis.assessment = s.assessment.take();
+            pipeline.finish(&mut s.analysis, scope);
+            let encoded = encode(&s.record, &s.analysis)?;
+            Finished::Analysed { record: s.record, analysis: s.analysis, encoded }
+        }
+        SpoolLine::Rejected(r) => Finished::Rejected(r),
+    })
 }
 
 /// Which pass a progress report is about.

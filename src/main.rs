@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use feedback_triage::batch::{self, Pass, RunStats, Sink};
 use feedback_triage::eval::{evaluate, Prediction};
 use feedback_triage::input::{count_rows, Format, RecordReader, Reject};
-use feedback_triage::output::{AtomicOutput, RecordWriter};
+use feedback_triage::output::{self, AtomicOutput, RecordWriter};
 use feedback_triage::record::{Analysis, FeedbackRecord};
 use feedback_triage::priority::PriorityScorer;
 use feedback_triage::report::{self, ReportBuilder};
@@ -174,8 +174,7 @@ fn load_pipeline(model: Option<&Path>) -> Result<Pipeline, Error> {
     }
 }
 
-struct CliSink<'a> {
-    pipeline: &'a Pipeline,
+struct CliSink {
     writer: RecordWriter,
     rejects: Option<AtomicOutput>,
     quiet: bool,
@@ -183,15 +182,15 @@ struct CliSink<'a> {
     summary: Option<SummaryBuilder>,
 }
 
-impl Sink for CliSink<'_> {
-    fn analysed(&mut self, record: &FeedbackRecord, analysis: &Analysis) -> Result<(), Error> {
+impl Sink for CliSink {
+    fn analysed(&mut self, record: &FeedbackRecord, analysis: &Analysis, encoded: &[u8]) -> Result<(), Error> {
         if let Some(r) = &mut self.report {
             r.add(record, analysis);
         }
         if let Some(s) = &mut self.summary {
             s.add(analysis);
         }
-        self.writer.write(record, analysis, self.pipeline.normalizer())
+        self.writer.write_encoded(encoded)
     }
 
     fn rejected(&mut self, reject: &Reject) -> Result<(), Error> {
@@ -225,7 +224,6 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| progress_bar(total));
     let mut sink = CliSink {
-        pipeline: &pipeline,
         writer: RecordWriter::new(AtomicOutput::create(a.output.as_deref())?, a.output_format),
         rejects: a.rejects.as_deref().map(|p| AtomicOutput::create(Some(p))).transpose()?,
         quiet: a.quiet,
@@ -236,7 +234,10 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
     if let Some(r) = &mut sink.report {
         r.set_source(a.input.as_deref().map_or("<stdin>".to_string(), |p| p.display().to_string()));
     }
-    let stats: RunStats = batch::run(&pipeline, reader, &mut sink, &mut |pass, n| {
+    let output_format = a.output_format;
+    let normalizer = pipeline.normalizer();
+    let encode = |record: &FeedbackRecord, analysis: &Analysis| output::encode_record(output_format, record, analysis, normalizer);
+    let stats: RunStats = batch::run(&pipeline, reader, &encode, &mut sink, &mut |pass, n| {
         if let Some(bar) = &bar {
             match pass {
                 Pass::Analyse => bar.set_position(n),

@@ -113,13 +113,55 @@ impl AtomicOutput {
     }
 }
 
+/// One record's output line in `format`: the JSON object of [`output_object`],
+/// or a flat CSV/TSV row of [`FLAT_COLUMNS`] (without the header). Pure, so batch
+/// runs encode on worker threads.
+pub fn encode_record(format: Format, record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalizer) -> Result<Vec<u8>> {
+    let encode_error = |e: std::io::Error| Error::io("<output>", e);
+    match format {
+        Format::Jsonl => {
+            let obj = output_object(record, analysis, normalizer);
+            let mut line = serde_json::to_vec(&obj).map_err(|e| encode_error(e.into()))?;
+            line.push(b'\n');
+            Ok(line)
+        }
+        Format::Csv | Format::Tsv => {
+            let mut w = csv::WriterBuilder::new().delimiter(csv_delimiter(format)).from_writer(Vec::new());
+            let triage = analysis.triage.as_ref();
+            let labels: Vec<&str> = analysis.labels.iter().map(|c| c.as_str()).collect();
+            let keywords: Vec<&str> = analysis.keywords.iter().map(|k| k.text.as_str()).collect();
+            let masked = |v: &Option<String>| v.as_deref().map(|s| normalizer.mask(s).into_owned()).unwrap_or_default();
+            let row = [
+                analysis.id.clone(),
+                analysis.category.as_str().to_string(),
+                format!("{:.4}", analysis.confidence),
+                labels.join("|"),
+                keywords.join("|"),
+                triage.map(|t| format!("{:.4}", t.priority.score)).unwrap_or_default(),
+                triage.map(|t| format!("{:?}", t.priority.level).to_lowercase()).unwrap_or_default(),
+                triage.map(|t| format!("{:?}", t.urgency).to_lowercase()).unwrap_or_default(),
+                triage.map(|t| t.respond_within_minutes.to_string()).unwrap_or_default(),
+                triage.map(|t| t.department.clone()).unwrap_or_default(),
+                masked(&record.customer_tier),
+                masked(&record.channel),
+                masked(&record.created_at),
+                analysis.text.clone(),
+            ];
+            w.write_record(&row).map_err(|e| encode_error(e.into()))?;
+            w.into_inner().map_err(|e| encode_error(e.into_error()))
+        }
+    }
+}
+
+fn csv_delimiter(format: Format) -> u8 {
+    if format == Format::Tsv { b'\t' } else { b',' }
+}
+
 /// Writes analysed records in one format.
 pub struct RecordWriter {
     out: AtomicOutput,
     format: Format,
     header_written: bool,
-    /// Reused serialisation buffer for one JSONL line.
-    line: Vec<u8>,
 }
 
 /// Columns of the flat CSV/TSV view.
@@ -130,50 +172,24 @@ pub const FLAT_COLUMNS: [&str; 14] = [
 
 impl RecordWriter {
     pub fn new(out: AtomicOutput, format: Format) -> Self {
-        RecordWriter { out, format, header_written: false, line: Vec::new() }
+        RecordWriter { out, format, header_written: false }
     }
 
-    pub fn write(&mut self, record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalizer) -> Result<()> {
-        match self.format {
-            Format::Jsonl => {
-                self.line.clear();
-                let obj = output_object(record, analysis, normalizer);
-                serde_json::to_writer(&mut self.line, &obj).map_err(|e| Error::io(self.out.path(), e.into()))?;
-                self.line.push(b'\n');
-                self.out.write_all(&self.line)
-            }
-            Format::Csv | Format::Tsv => {
-                let delim = if self.format == Format::Csv { b',' } else { b'\t' };
-                let mut w = csv::WriterBuilder::new().delimiter(delim).from_writer(Vec::new());
-                if !self.header_written {
-                    let _ = w.write_record(FLAT_COLUMNS);
-                    self.header_written = true;
-                }
-                let triage = analysis.triage.as_ref();
-                let labels: Vec<&str> = analysis.labels.iter().map(|c| c.as_str()).collect();
-                let keywords: Vec<&str> = analysis.keywords.iter().map(|k| k.text.as_str()).collect();
-                let masked = |v: &Option<String>| v.as_deref().map(|s| normalizer.mask(s).into_owned()).unwrap_or_default();
-                let row = [
-                    analysis.id.clone(),
-                    analysis.category.as_str().to_string(),
-                    format!("{:.4}", analysis.confidence),
-                    labels.join("|"),
-                    keywords.join("|"),
-                    triage.map(|t| format!("{:.4}", t.priority.score)).unwrap_or_default(),
-                    triage.map(|t| format!("{:?}", t.priority.level).to_lowercase()).unwrap_or_default(),
-                    triage.map(|t| format!("{:?}", t.urgency).to_lowercase()).unwrap_or_default(),
-                    triage.map(|t| t.respond_within_minutes.to_string()).unwrap_or_default(),
-                    triage.map(|t| t.department.clone()).unwrap_or_default(),
-                    masked(&record.customer_tier),
-                    masked(&record.channel),
-                    masked(&record.created_at),
-                    analysis.text.clone(),
-                ];
-                let _ = w.write_record(&row);
-                let bytes = w.into_inner().map_err(|e| Error::io(self.out.path(), e.into_error()))?;
-                self.out.write_all(&bytes)
-            }
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes one record encoded by [`encode_record`] in this writer's format
+    /// (the CSV/TSV header goes first).
+    pub fn write_encoded(&mut self, encoded: &[u8]) -> Result<()> {
+        if !self.header_written && self.format != Format::Jsonl {
+            let mut w = csv::WriterBuilder::new().delimiter(csv_delimiter(self.format)).from_writer(Vec::new());
+            let _ = w.write_record(FLAT_COLUMNS);
+            let header = w.into_inner().map_err(|e| Error::io(self.out.path(), e.into_error()))?;
+            self.out.write_all(&header)?;
         }
+        self.header_written = true;
+        self.out.write_all(encoded)
     }
 
     pub fn commit(self) -> Result<()> {

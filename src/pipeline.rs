@@ -37,24 +37,41 @@ pub struct Pipeline {
 impl Pipeline {
     /// The pipeline with the embedded default model and lexicons.
     pub fn embedded() -> Result<Self> {
-        Self::from_model(ModelFile::parse(resources::DEFAULT_MODEL, "embedded default model")?)
+        Self::build(|| ModelFile::parse(resources::DEFAULT_MODEL, "embedded default model"))
     }
 
     /// The pipeline with a model file written by `triage train`.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let data = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_model(ModelFile::parse(&data, &path.display().to_string())?)
+        Self::build(|| {
+            let data = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            ModelFile::parse(&data, &path.display().to_string())
+        })
     }
 
     pub fn from_model(model: ModelFile) -> Result<Self> {
-        Ok(Pipeline {
-            normalizer: Normalizer::embedded()?,
-            segmenter: Segmenter::embedded()?,
-            classifier: Classifier::new(FeatureExtractor::embedded()?, &model),
-            keywords: KeywordExtractor::embedded()?,
-            priority: PriorityScorer::embedded()?,
-            max_chars: DEFAULT_MAX_CHARS,
+        Self::build(|| Ok(model))
+    }
+
+    /// Builds the stages. jieba's dictionary load is most of start-up (about as
+    /// long as everything else together), so it runs on its own thread while
+    /// the model is parsed and the other stages are built.
+    fn build(model: impl FnOnce() -> Result<ModelFile>) -> Result<Self> {
+        std::thread::scope(|scope| {
+            let segmenter = scope.spawn(Segmenter::embedded);
+            let stages = model().and_then(|model| {
+                Ok((
+                    Normalizer::embedded()?,
+                    Classifier::new(FeatureExtractor::embedded()?, &model),
+                    KeywordExtractor::embedded()?,
+                    PriorityScorer::embedded()?,
+                ))
+            });
+            let segmenter = segmenter
+                .join()
+                .unwrap_or_else(|_| Err(Error::Lexicon { name: "jieba dictionary".into(), line: 0, reason: "loader thread panicked".into() }));
+            let (normalizer, classifier, keywords, priority) = stages?;
+            Ok(Pipeline { normalizer, segmenter: segmenter?, classifier, keywords, priority, max_chars: DEFAULT_MAX_CHARS })
         })
     }
 
@@ -183,8 +200,13 @@ pub struct IssueCounts(HashMap<String, u32>);
 impl IssueCounts {
     /// Counts one item's issue, if it has one.
     pub fn add(&mut self, assessment: Option<&Assessment>) {
-        if let Some(key) = assessment.and_then(|a| a.issue_key.as_ref()) {
-            *self.0.entry(key.clone()).or_insert(0) += 1;
+        self.add_key(assessment.and_then(|a| a.issue_key.clone()));
+    }
+
+    /// Counts one item by its issue key, if it has one.
+    pub fn add_key(&mut self, issue_key: Option<String>) {
+        if let Some(key) = issue_key {
+            *self.0.entry(key).or_insert(0) += 1;
         }
     }
 
