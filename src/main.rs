@@ -109,7 +109,7 @@ struct TrainArgs {
     #[arg(long, default_values = ["../shared/data/gold/train.jsonl", "data/train/written.jsonl"])]
     gold: Vec<PathBuf>,
     /// Row-referenced hand labels of corpus rows (repeatable).
-    #[arg(long, default_values = ["data/labels/shop_a.jsonl", "data/labels/shop_b.jsonl", "data/labels/hotel.jsonl", "data/labels/atec.jsonl"])]
+    #[arg(long, default_values = ["data/labels/shop_a.jsonl", "data/labels/shop_b.jsonl", "data/labels/hotel.jsonl", "data/labels/atec.jsonl", "data/labels/reviews_suggest.jsonl", "data/labels/reviews_contrast.jsonl", "data/labels/atec_wish.jsonl"])]
     labels: Vec<PathBuf>,
     /// Folder of the shared corpora (sentiment reviews, ATEC questions).
     #[arg(long, default_value = "../shared/data/corpora")]
