@@ -112,6 +112,66 @@ fn contrast_keeps_each_side_right() {
 }
 
 #[test]
+fn linked_opinions_share_the_aspect() {
+    has("房间又旧又小", "房间", "旧", Neg);
+    has("房间又旧又小", "房间", "小", Neg);
+    has("房间设备陈旧而且不齐全", "房间设备", "不齐全", Neg);
+    has("房间略小但很温馨", "房间", "温馨", Pos);
+    // Without a link word the second opinion does not borrow the aspect.
+    assert!(!pairs("客服不怎么样很牛").iter().any(|(_, o, _)| o == "牛"), "{:?}", pairs("客服不怎么样很牛"));
+}
+
+#[test]
+fn aspects_the_tagger_misses() {
+    // A compound tagged as a phrase, headed by a known aspect.
+    has("下载速度很快", "下载速度", "快", Pos);
+    // A locative between aspect and opinion.
+    has("房间里有点旧", "房间", "旧", Neg);
+    // A located failure takes its object: the place is not the aspect.
+    has("支付宝里面找不到花呗", "花呗", "找不到", Neg);
+    // A count word: vague opinions stand on known aspects only.
+    has("早餐种类太少", "早餐种类", "少", Neg);
+    // An adverb the patterns drop.
+    has("空调几乎不好用", "空调", "不好用", Neg);
+}
+
+#[test]
+fn adjective_de_general_noun() {
+    has("不错的酒店", "酒店", "不错", Pos);
+    assert!(pairs("这是最好的选择").is_empty(), "{:?}", pairs("这是最好的选择"));
+    // A general phrase is kept last when there are more than four.
+    let k = extract("不错的酒店，房间很大，服务很好，早餐很丰富，位置很方便");
+    assert_eq!(k.len(), MAX_KEYWORDS, "{k:?}");
+    assert!(!k.iter().any(|k| k.aspect == "酒店"), "{k:?}");
+}
+
+#[test]
+fn ease_of_an_action() {
+    has("出租车比较好叫", "出租车", "好叫", Pos);
+    has("酒店有些难找", "酒店", "难找", Neg);
+    // A superlative that sets a limit is not a judgement either.
+    assert!(pairs("借呗最低可以多少期还").is_empty(), "{:?}", pairs("借呗最低可以多少期还"));
+    // 好 before a modal or a two-character verb is not a judgement.
+    assert!(pairs("好想吃火锅").is_empty(), "{:?}", pairs("好想吃火锅"));
+}
+
+#[test]
+fn comparison_standard_is_not_the_aspect() {
+    has("配置比其他城市的四星宾馆差", "配置", "差", Neg);
+    assert!(!pairs("配置比其他城市的四星宾馆差").iter().any(|(a, _, _)| a.contains("宾馆")));
+}
+
+#[test]
+fn cross_domain_phrases() {
+    has("骑手送餐超时，汤都洒了", "送餐", "超时", Neg);
+    has("额度太低了，利息太高", "利息", "高", Neg);
+    has("网速很慢，信号也不好", "信号", "不好", Neg);
+    has("界面很丑，操作复杂", "操作", "复杂", Neg);
+    has("系统经常崩溃", "系统", "崩溃", Neg);
+    has("服务态度机械", "服务态度", "机械", Neg);
+}
+
+#[test]
 fn context_dependent_polarity() {
     has("价格太高", "价格", "高", Neg);
     has("性价比很高", "性价比", "高", Pos);

@@ -61,6 +61,8 @@ pub(crate) struct Lexicon {
     /// Aspects too general to take from A的N (不错的酒店 praises the stay, not a
     /// feature of it).
     pub generic_aspects: HashSet<String>,
+    /// Aspects too vague to take from A的N at all (最好的选择).
+    pub vague_aspects: HashSet<String>,
     /// Aspect class members (longest-first search through `class_ac`).
     class_ac: AhoCorasick,
     class_of_pattern: Vec<u8>,
@@ -71,6 +73,9 @@ pub(crate) struct Lexicon {
     pub negators: HashSet<String>,
     pub comparison: HashSet<String>,
     pub contrast: HashSet<String>,
+    /// Words that link two opinions on one aspect (又旧又小, 陈旧而且不齐全).
+    pub links: HashSet<String>,
+    pub locatives: HashSet<String>,
     pub skip: HashSet<String>,
     hypothetical_ac: AhoCorasick,
     pub omission_negators: HashSet<String>,
@@ -79,6 +84,9 @@ pub(crate) struct Lexicon {
     pub charge_verbs: HashSet<String>,
     pub money_nouns: HashSet<String>,
     pub particles: HashSet<String>,
+    pub easy_markers: HashSet<String>,
+    pub hard_markers: HashSet<String>,
+    pub modal_verbs: HashSet<String>,
     /// Degree adverbs and negators that may be split off the front of a token,
     /// longest first.
     pub prefixes: Vec<String>,
@@ -115,12 +123,19 @@ struct WordsTable {
 }
 
 #[derive(Deserialize)]
+struct GenericTable {
+    words: Vec<String>,
+    #[serde(default)]
+    vague: Vec<String>,
+}
+
+#[derive(Deserialize)]
 struct AspectsFile {
     aspects: HashMap<String, Vec<String>>,
     verbs: WordsTable,
     not_aspects: WordsTable,
     #[serde(default)]
-    generic: Option<WordsTable>,
+    generic: Option<GenericTable>,
     classes: HashMap<String, Vec<String>>,
 }
 
@@ -132,6 +147,10 @@ struct ModifiersFile {
     negators: Vec<String>,
     comparison: Vec<String>,
     contrast: Vec<String>,
+    #[serde(default)]
+    links: Vec<String>,
+    #[serde(default)]
+    locatives: Vec<String>,
     hypothetical: Vec<String>,
     patterns: PatternsTable,
 }
@@ -144,6 +163,12 @@ struct PatternsTable {
     charge_verbs: Vec<String>,
     money_nouns: Vec<String>,
     particles: Vec<String>,
+    #[serde(default)]
+    easy_markers: Vec<String>,
+    #[serde(default)]
+    hard_markers: Vec<String>,
+    #[serde(default)]
+    modal_verbs: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -311,7 +336,8 @@ impl Lexicon {
             aspects: aspect_words,
             verb_aspects: set(a.verbs.words),
             not_aspects: set(a.not_aspects.words),
-            generic_aspects: set(a.generic.map(|t| t.words).unwrap_or_default()),
+            generic_aspects: set(a.generic.as_ref().map(|t| t.words.clone()).unwrap_or_default()),
+            vague_aspects: set(a.generic.map(|t| t.vague).unwrap_or_default()),
             class_ac,
             class_of_pattern,
             cost_class: class_index("cost"),
@@ -320,6 +346,8 @@ impl Lexicon {
             negators,
             comparison: set(m.comparison),
             contrast: set(m.contrast),
+            links: set(m.links),
+            locatives: set(m.locatives),
             skip: set(m.skip),
             hypothetical_ac,
             omission_negators: set(m.patterns.omission_negators),
@@ -328,6 +356,9 @@ impl Lexicon {
             charge_verbs: set(m.patterns.charge_verbs),
             money_nouns: set(m.patterns.money_nouns),
             particles: set(m.patterns.particles),
+            easy_markers: set(m.patterns.easy_markers),
+            hard_markers: set(m.patterns.hard_markers),
+            modal_verbs: set(m.patterns.modal_verbs),
             prefixes,
             aspect_groups,
             opinion_groups,

@@ -477,6 +477,8 @@ impl KeywordExtractor {
                 || lastw == "么"
                 || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
         };
+        // The aspect and end of the last opinion taken in this clause.
+        let mut prev_opinion: Option<((usize, usize), usize)> = None;
         let mut i = cs;
         'scan: while i < ce {
             // Neutral words spread over several units (差 + 不多).
@@ -519,6 +521,16 @@ impl KeywordExtractor {
             if hyp_end.is_some_and(|e| e <= units[m.end - 1].be) || question {
                 continue;
             }
+            // 最高额度, 最低可以还多少, 最晚几点: a superlative size word that goes
+            // on to name or ask about something sets a limit, it does not judge.
+            let superlative_limit = matches!(m.found, Found::Lexicon(OpinionInfo { pol: Pol::Context(_), .. }))
+                && m.start > cs
+                && units[m.start - 1].w == "最"
+                && m.end < ce
+                && !l.particles.contains(units[m.end].w);
+            if superlative_limit {
+                continue;
+            }
             let op_start = first_neg.unwrap_or(m.start);
             let mut op_end = m.end;
             if op_end < ce && units[op_end].w == "了" && is_verb_tag(units[m.end - 1].tag) {
@@ -532,9 +544,14 @@ impl KeywordExtractor {
             let mut inherited = false;
             let mut aspect = m.object.inspect(|_| layout = Layout::OpinionAspect);
             let mut b = k;
+            let mut located = false;
             while b > cs
                 && (l.skip.contains(units[b - 1].w)
                     || l.degree.contains(units[b - 1].w)
+                    || (b > cs + 1 && l.locatives.contains(units[b - 1].w) && is_noun_tag(units[b - 2].tag) && {
+                        located = true;
+                        true
+                    })
                     || units[b - 1].w.trim().is_empty()
                     || (matches!(units[b - 1].w, "的" | "地") && b >= cs + 2 && (l.skip.contains(units[b - 2].w) || l.degree.contains(units[b - 2].w))))
             {
@@ -574,9 +591,10 @@ impl KeywordExtractor {
                     e += 1;
                 }
                 let head = &units[e - 1];
-                if !l.aspects.contains(head.w) || l.generic_aspects.contains(head.w) {
+                if !l.aspects.contains(head.w) || l.vague_aspects.contains(head.w) {
                     continue;
                 }
+                inherited = l.generic_aspects.contains(head.w);
                 aspect = Some((j, e));
             }
             if aspect.is_none() {
@@ -628,8 +646,12 @@ impl KeywordExtractor {
                     aspect = Some((b - 1, b));
                 }
             }
-            if aspect.is_none() {
-                aspect = self.forward_aspect(units, &m, op_end, ce).inspect(|_| layout = Layout::OpinionAspect);
+            // 支付宝里找不到花呗: before a located failure, the object is the aspect.
+            if aspect.is_none() || (located && !inherited) {
+                if let Some(object) = self.forward_aspect(units, &m, op_end, ce) {
+                    aspect = Some(object);
+                    layout = Layout::OpinionAspect;
+                }
             }
             // 房间大、干净、安静: an opinion opening a clause after 、 judges the
             // previous clause's aspect. (Carrying an aspect across commas or
@@ -642,6 +664,20 @@ impl KeywordExtractor {
                     }
                 }
             }
+            // 房间又旧又小, 设备陈旧而且不齐全, 略小但很温馨: an opinion linked to the
+            // previous one in the same clause judges the same aspect.
+            if aspect.is_none() {
+                if let Some((a, prev_end)) = prev_opinion {
+                    // Between the two: a link word, and otherwise only modifiers.
+                    let gap = &units[prev_end.min(m.start)..m.start];
+                    let linked = gap.iter().any(|u| l.links.contains(u.w))
+                        && gap.iter().all(|u| l.links.contains(u.w) || l.degree.contains(u.w) || l.negators.contains(u.w) || u.w.trim().is_empty());
+                    if linked {
+                        aspect = Some(a);
+                        inherited = true;
+                    }
+                }
+            }
             let Some(aspect) = aspect else { continue };
             // Vague opinions (近, 多, 没有) only on aspects the lexicon knows.
             let core = &s[units[m.start].bs..units[m.end - 1].be];
@@ -649,6 +685,7 @@ impl KeywordExtractor {
                 continue;
             }
             *last = Some((aspect, clause_idx));
+            prev_opinion = Some((aspect, op_end));
 
             // Polarity.
             let polarity = match m.found {
@@ -752,19 +789,37 @@ impl KeywordExtractor {
         if u.tag == "eng" {
             return w.chars().any(|c| c.is_alphabetic()) && w.len() >= 2;
         }
-        is_noun_tag(u.tag) || (is_verb_tag(u.tag) && l.verb_aspects.contains(w))
+        is_noun_tag(u.tag) || (is_verb_tag(u.tag) && l.verb_aspects.contains(w)) || self.compound_aspect(u)
+    }
+
+    /// A compound the tagger did not call a noun but whose head is a known aspect
+    /// (下载速度/l, 隔音效果/l): the head of a Chinese compound is last.
+    fn compound_aspect(&self, u: &Unit<'_>) -> bool {
+        let l = &self.lex;
+        if unsplittable_tag(u.tag) || u.w.chars().count() < 3 {
+            return false;
+        }
+        u.w.char_indices().skip(1).any(|(i, _)| {
+            let head = &u.w[i..];
+            head.chars().count() >= 2 && l.aspects.contains(head) && !l.not_aspects.contains(head)
+        })
     }
 
     /// The position of 比 (不如, 像 …) right before an aspect run, possibly with
     /// a possessive in between (比我的三星流畅).
     fn comparison_marker(units: &[Unit<'_>], cs: usize, run_start: usize) -> Option<usize> {
         let mut j = run_start;
-        while j > cs {
+        let mut near = true;
+        while j > cs && run_start - j < 6 {
             let w = units[j - 1].w;
-            if matches!(w, "比" | "比起" | "不如" | "像" | "跟" | "和" | "与" | "同" | "相比") {
+            if matches!(w, "比" | "比起" | "不如" | "相比") || (near && matches!(w, "像" | "跟" | "和" | "与" | "同")) {
                 return Some(j - 1);
             }
-            if !(units[j - 1].tag == "r" || w == "的" || units[j - 1].tag == "eng" || units[j - 1].tag == "m") || run_start - j >= 3 {
+            // Past a possessive or a number (比我的三星), only 比 itself marks the
+            // standard (比其他城市的四星宾馆差): 和 and 跟 also join aspects.
+            near &= units[j - 1].tag == "r" || w == "的" || units[j - 1].tag == "eng" || units[j - 1].tag == "m";
+            near &= run_start - j < 3;
+            if units[j - 1].brk || units[j - 1].tag == "x" {
                 return None;
             }
             j -= 1;
@@ -809,6 +864,9 @@ impl KeywordExtractor {
         while e < ce && e - j < 2 && self.is_aspect(&units[e]) && !is_verb_tag(units[e].tag) && units[e].end - units[j].start <= 6 {
             e += 1;
         }
+        if self.lex.vague_aspects.contains(units[e - 1].w) {
+            return None;
+        }
         Some((j, e))
     }
 
@@ -816,6 +874,24 @@ impl KeywordExtractor {
     fn match_opinion(&self, s: &str, units: &[Unit<'_>], i: usize, cs: usize, ce: usize) -> Option<OpinionMatch> {
         let l = &self.lex;
         let w = units[i].w;
+        // Ease of an action: 好叫, 难找, 不好调节 (unless the lexicon has the whole).
+        if i + 1 < ce && (l.easy_markers.contains(w) || l.hard_markers.contains(w)) {
+            let v = &units[i + 1];
+            let whole = &s[units[i].bs..v.be];
+            // 好 + a two-character verb is mostly "so as to" (好享受, 好培养).
+            let max_verb = if l.easy_markers.contains(w) { 1 } else { 2 };
+            if is_verb_tag(v.tag)
+                && v.w.chars().count() <= max_verb
+                && !l.opinions.contains_key(whole)
+                && !l.opinions.contains_key(v.w)
+                && !l.modal_verbs.contains(v.w)
+                && !l.skip.contains(v.w)
+                && !l.degree.contains(v.w)
+            {
+                let pol = if l.easy_markers.contains(w) { Polarity::Positive } else { Polarity::Negative };
+                return Some(OpinionMatch { start: i, end: i + 2, found: Found::Pattern(pol), object: None });
+            }
+        }
         // Lexicon words and phrases, longest first.
         let max_n = (ce - i).min(4);
         for n in (1..=max_n).rev() {
