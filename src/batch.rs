@@ -88,54 +88,99 @@ pub fn run(
     let mut counts = IssueCounts::default();
     let mut stats = RunStats::default();
     // Spool lines are either an analysed record or a reject, in input order.
-    let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK_ROWS);
     let source = reader.name().to_string();
-    let mut reader = reader.peekable();
-    while reader.peek().is_some() {
-        chunk.clear();
-        chunk.extend(reader.by_ref().take(CHUNK_ROWS));
-        let spooled: Vec<Result<(Option<String>, Vec<u8>)>> =
-            chunk.par_iter().map(|row| spool_line(pipeline, &source, row)).collect();
-        for line in spooled {
-            let (issue_key, bytes) = line?;
-            stats.read += 1;
-            counts.add_key(issue_key);
-            spool.write_all(&bytes).map_err(|e| Error::io("<spool>", e))?;
-        }
-        progress(Pass::Analyse, stats.read);
-    }
+    let mut reader = reader;
+    let row_chunks = std::iter::from_fn(move || {
+        let chunk: Vec<Row> = reader.by_ref().take(CHUNK_ROWS).collect();
+        (!chunk.is_empty()).then_some(Ok(chunk))
+    });
+    pipelined(
+        row_chunks,
+        |chunk: Vec<Row>| chunk.par_iter().map(|row| spool_line(pipeline, &source, row)).collect(),
+        |spooled: Vec<Result<(Option<String>, Vec<u8>)>>| {
+            for line in spooled {
+                let (issue_key, bytes) = line?;
+                stats.read += 1;
+                counts.add_key(issue_key);
+                spool.write_all(&bytes).map_err(|e| Error::io("<spool>", e))?;
+            }
+            progress(Pass::Analyse, stats.read);
+            Ok(())
+        },
+    )?;
     let mut spool_file = spool.into_inner().map_err(|e| Error::io("<spool>", e.into_error()))?;
     spool_file.rewind().map_err(|e| Error::io("<spool>", e))?;
 
     let mut done = 0u64;
     let mut lines = BufReader::with_capacity(1 << 20, spool_file).lines();
-    let mut chunk: Vec<String> = Vec::with_capacity(CHUNK_ROWS);
-    loop {
-        chunk.clear();
-        for line in lines.by_ref().take(CHUNK_ROWS) {
-            chunk.push(line.map_err(|e| Error::io("<spool>", e))?);
+    let line_chunks = std::iter::from_fn(move || {
+        let chunk: std::io::Result<Vec<String>> = lines.by_ref().take(CHUNK_ROWS).collect();
+        match chunk {
+            Ok(c) if c.is_empty() => None,
+            Ok(c) => Some(Ok(c)),
+            Err(e) => Some(Err(Error::io("<spool>", e))),
         }
-        if chunk.is_empty() {
-            break;
-        }
-        let finished: Vec<Result<Finished>> = chunk.par_iter().map(|line| finish_line(pipeline, &counts, encode, line)).collect();
-        for item in finished {
-            match item? {
-                Finished::Analysed { record, analysis, encoded } => {
-                    sink.analysed(&record, &analysis, &encoded)?;
-                    stats.written += 1;
+    });
+    let counts = &counts;
+    pipelined(
+        line_chunks,
+        |chunk: Vec<String>| chunk.par_iter().map(|line| finish_line(pipeline, counts, encode, line)).collect(),
+        |finished: Vec<Result<Finished>>| {
+            for item in finished {
+                match item? {
+                    Finished::Analysed { record, analysis, encoded } => {
+                        sink.analysed(&record, &analysis, &encoded)?;
+                        stats.written += 1;
+                    }
+                    Finished::Rejected(r) => {
+                        sink.rejected(&r)?;
+                        stats.rejected += 1;
+                    }
                 }
-                Finished::Rejected(r) => {
-                    sink.rejected(&r)?;
-                    stats.rejected += 1;
-                }
+                done += 1;
             }
-        }
-        done += chunk.len() as u64;
-        progress(Pass::Write, done);
-    }
+            progress(Pass::Write, done);
+            Ok(())
+        },
+    )?;
     stats.elapsed = started.elapsed();
     Ok(stats)
+}
+
+/// Runs `work` on each chunk from `source`, in order, and hands the results to
+/// `deliver`, with reading, the (parallel) work and delivery overlapped on
+/// their own threads: reading and writing are serial, and done in turn with the
+/// work they would leave the cores idle for a third of a run. At most a few
+/// chunks are in flight, so memory stays bounded. An error from `source` or
+/// `deliver` stops the run; the other threads then stop at their next send.
+fn pipelined<I: Send, O: Send>(
+    source: impl Iterator<Item = Result<Vec<I>>> + Send,
+    work: impl Fn(Vec<I>) -> Vec<O> + Sync,
+    mut deliver: impl FnMut(Vec<O>) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Result<Vec<I>>>(1);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Vec<O>>>(1);
+        scope.spawn(move || {
+            for chunk in source {
+                if chunk_tx.send(chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let work = &work;
+        scope.spawn(move || {
+            for chunk in chunk_rx {
+                if done_tx.send(chunk.map(work)).is_err() {
+                    break;
+                }
+            }
+        });
+        for results in done_rx {
+            deliver(results?)?;
+        }
+        Ok(())
+    })
 }
 
 /// First pass, on a worker: analyses one row and serialises it for the spool,
