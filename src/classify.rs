@@ -54,6 +54,28 @@ impl LinearLayer {
         LinearLayer { outputs, index, weights, bias: layer.bias.clone() }
     }
 
+    /// One layer whose outputs are `first`'s then `second`'s, so that two layers
+    /// over the same features cost one index lookup per feature, not two.
+    pub fn stacked(first: &LinearLayer, second: &LinearLayer) -> Self {
+        let outputs = first.outputs + second.outputs;
+        let mut index = KeyMap::default();
+        let mut weights = Vec::with_capacity((first.index.len() + second.index.len()) * outputs);
+        for (part, layer) in [first, second].into_iter().enumerate() {
+            let offset = if part == 0 { 0 } else { first.outputs };
+            for (&key, &row) in &layer.index {
+                let target = *index.entry(key).or_insert_with(|| {
+                    weights.resize(weights.len() + outputs, 0.0);
+                    (weights.len() / outputs - 1) as u32
+                });
+                let src = &layer.weights[row as usize * layer.outputs..(row as usize + 1) * layer.outputs];
+                let dst = target as usize * outputs + offset;
+                weights[dst..dst + layer.outputs].copy_from_slice(src);
+            }
+        }
+        let bias = first.bias.iter().chain(&second.bias).copied().collect();
+        LinearLayer { outputs, index, weights, bias }
+    }
+
     /// A layer with no features (used while training the layer before it).
     pub fn empty(outputs: usize) -> Self {
         LinearLayer { outputs, index: KeyMap::default(), weights: Vec::new(), bias: vec![0.0; outputs] }
@@ -117,8 +139,9 @@ pub struct Classifier {
     extractor: FeatureExtractor,
     clause_cues: ClauseCues,
     sentiment: LinearLayer,
-    category: LinearLayer,
-    presence: LinearLayer,
+    /// The presence layer (outputs 0..4) stacked with the multinomial category
+    /// layer (outputs 4..8): both read the same features.
+    heads: LinearLayer,
     presence_thresholds: [f32; 4],
     temperature: f32,
 }
@@ -129,8 +152,7 @@ impl Classifier {
             clause_cues: ClauseCues::of(&extractor),
             extractor,
             sentiment: LinearLayer::from_file(&model.sentiment),
-            category: LinearLayer::from_file(&model.category),
-            presence: LinearLayer::from_file(&model.presence),
+            heads: LinearLayer::stacked(&LinearLayer::from_file(&model.presence), &LinearLayer::from_file(&model.category)),
             presence_thresholds: std::array::from_fn(|i| model.presence_thresholds.get(i).copied().unwrap_or(0.5)),
             temperature: model.temperature,
         }
@@ -139,7 +161,7 @@ impl Classifier {
     /// A classifier with a sentiment layer only, for computing features while
     /// the category layer is trained.
     pub fn for_training(extractor: FeatureExtractor, sentiment: &LayerFile) -> Self {
-        Classifier { clause_cues: ClauseCues::of(&extractor), extractor, sentiment: LinearLayer::from_file(sentiment), category: LinearLayer::empty(4), presence: LinearLayer::empty(4), presence_thresholds: [0.5; 4], temperature: 1.0 }
+        Classifier { clause_cues: ClauseCues::of(&extractor), extractor, sentiment: LinearLayer::from_file(sentiment), heads: LinearLayer::empty(8), presence_thresholds: [0.5; 4], temperature: 1.0 }
     }
 
     pub fn extractor(&self) -> &FeatureExtractor {
@@ -170,14 +192,14 @@ impl Classifier {
         x
     }
 
-    /// Probability that each category is present in the item.
-    pub fn presence_probabilities(&self, x: &[(u64, f32)]) -> [f32; 4] {
-        let mut presence = [0.0f32; 4];
-        self.presence.score(x, &mut presence);
-        for p in presence.iter_mut() {
-            *p = 1.0 / (1.0 + (-*p).exp());
-        }
-        presence
+    /// Probability that each category is present in the item, and the
+    /// multinomial layer's logits for the primary category.
+    fn score_heads(&self, x: &[(u64, f32)]) -> ([f32; 4], [f32; 4]) {
+        let mut out = [0.0f32; 8];
+        self.heads.score(x, &mut out);
+        let presence = std::array::from_fn(|i| 1.0 / (1.0 + (-out[i]).exp()));
+        let multinomial = std::array::from_fn(|i| out[4 + i]);
+        (presence, multinomial)
     }
 
     /// Replaces the presence thresholds (used when tuning them).
@@ -193,15 +215,13 @@ impl Classifier {
     /// primary is p_c times (1 − p_h) for every category h above it; that is the
     /// reported score and the confidence. Nothing present: the multinomial layer decides.
     pub fn classify_features(&self, x: &[(u64, f32)]) -> (Category, f32, [f32; 4], Vec<Category>) {
-        let presence = self.presence_probabilities(x);
+        let (presence, mut multinomial) = self.score_heads(x);
         let mut primary_prob = [0.0f32; 4];
         let mut none_above = 1.0f32;
         for c in PRECEDENCE {
             primary_prob[c.index()] = presence[c.index()] * none_above;
             none_above *= 1.0 - presence[c.index()];
         }
-        let mut multinomial = [0.0f32; 4];
-        self.category.score(x, &mut multinomial);
         softmax(&mut multinomial, self.temperature);
         // What is left (nothing present) is shared as the multinomial layer says.
         for c in Category::ALL {

@@ -1,6 +1,8 @@
 //! The keyword lexicons in `models/keywords/`, parsed once into hash tables.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Deserialize;
@@ -44,55 +46,55 @@ impl ContextRule {
 /// All keyword lexicons, ready for lookups.
 #[derive(Debug)]
 pub(crate) struct Lexicon {
-    pub opinions: HashMap<String, OpinionInfo>,
+    pub opinions: FxHashMap<String, OpinionInfo>,
     /// Words that contain an opinion but are not one (差不多, 多少).
-    pub neutral: HashSet<String>,
+    pub neutral: FxHashSet<String>,
     /// Opinions on how an action goes (方便, 麻烦, 快): a bare verb before them is
     /// the aspect (携带方便).
-    pub manner: HashSet<String>,
+    pub manner: FxHashSet<String>,
     /// Opinions too vague to stand on an aspect the lexicon does not know (离码头近).
-    pub weak: HashSet<String>,
+    pub weak: FxHashSet<String>,
     /// Longest opinion entry, in characters.
     pub max_opinion_chars: usize,
     pub context: Vec<ContextRule>,
-    pub aspects: HashSet<String>,
-    pub verb_aspects: HashSet<String>,
-    pub not_aspects: HashSet<String>,
+    pub aspects: FxHashSet<String>,
+    pub verb_aspects: FxHashSet<String>,
+    pub not_aspects: FxHashSet<String>,
     /// Aspects too general to take from A的N (不错的酒店 praises the stay, not a
     /// feature of it).
-    pub generic_aspects: HashSet<String>,
+    pub generic_aspects: FxHashSet<String>,
     /// Aspects too vague to take from A的N at all (最好的选择).
-    pub vague_aspects: HashSet<String>,
+    pub vague_aspects: FxHashSet<String>,
     /// Aspect class members (longest-first search through `class_ac`).
     class_ac: AhoCorasick,
     class_of_pattern: Vec<u8>,
     /// The `cost` class: a context word on a price groups as 贵 or 便宜.
     pub cost_class: Option<u8>,
-    pub degree: HashSet<String>,
-    pub excess: HashSet<String>,
-    pub negators: HashSet<String>,
-    pub comparison: HashSet<String>,
-    pub contrast: HashSet<String>,
+    pub degree: FxHashSet<String>,
+    pub excess: FxHashSet<String>,
+    pub negators: FxHashSet<String>,
+    pub comparison: FxHashSet<String>,
+    pub contrast: FxHashSet<String>,
     /// Words that link two opinions on one aspect (又旧又小, 陈旧而且不齐全).
-    pub links: HashSet<String>,
-    pub locatives: HashSet<String>,
-    pub skip: HashSet<String>,
+    pub links: FxHashSet<String>,
+    pub locatives: FxHashSet<String>,
+    pub skip: FxHashSet<String>,
     hypothetical_ac: AhoCorasick,
-    pub omission_negators: HashSet<String>,
-    pub give_verbs: HashSet<String>,
-    pub modal_negators: HashSet<String>,
-    pub charge_verbs: HashSet<String>,
-    pub money_nouns: HashSet<String>,
-    pub particles: HashSet<String>,
-    pub easy_markers: HashSet<String>,
-    pub hard_markers: HashSet<String>,
-    pub modal_verbs: HashSet<String>,
+    pub omission_negators: FxHashSet<String>,
+    pub give_verbs: FxHashSet<String>,
+    pub modal_negators: FxHashSet<String>,
+    pub charge_verbs: FxHashSet<String>,
+    pub money_nouns: FxHashSet<String>,
+    pub particles: FxHashSet<String>,
+    pub easy_markers: FxHashSet<String>,
+    pub hard_markers: FxHashSet<String>,
+    pub modal_verbs: FxHashSet<String>,
     /// Degree adverbs and negators that may be split off the front of a token,
     /// longest first.
     pub prefixes: Vec<String>,
-    pub aspect_groups: HashMap<String, String>,
-    pub opinion_groups: HashMap<String, String>,
-    pub antonyms: HashMap<String, String>,
+    pub aspect_groups: FxHashMap<String, String>,
+    pub opinion_groups: FxHashMap<String, String>,
+    pub antonyms: FxHashMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -189,7 +191,7 @@ fn lex_err(name: &str, reason: String) -> Error {
     Error::Lexicon { name: name.into(), line: 0, reason }
 }
 
-fn set(words: Vec<String>) -> HashSet<String> {
+fn set(words: Vec<String>) -> FxHashSet<String> {
     words.into_iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect()
 }
 
@@ -232,7 +234,7 @@ impl Lexicon {
         // Opinions: context-dependent words first, then fixed ones; a word listed
         // with both polarities (and no context rule) is an error.
         let mut context = Vec::new();
-        let mut opinions: HashMap<String, OpinionInfo> = HashMap::new();
+        let mut opinions: FxHashMap<String, OpinionInfo> = FxHashMap::default();
         let mut ctx_words: Vec<(&String, &HashMap<String, String>)> = o.context.iter().collect();
         ctx_words.sort_by(|x, y| x.0.cmp(y.0));
         for (word, rule) in ctx_words {
@@ -288,7 +290,7 @@ impl Lexicon {
         let manner = set(o.manner.map(|t| t.words).unwrap_or_default());
         let max_opinion_chars = opinions.keys().map(|w| w.chars().count()).max().unwrap_or(1);
 
-        let mut aspect_words = HashSet::new();
+        let mut aspect_words = FxHashSet::default();
         for words in a.aspects.values() {
             aspect_words.extend(words.iter().map(|w| w.to_lowercase()));
         }
@@ -306,7 +308,7 @@ impl Lexicon {
             .build(&hyp)
             .map_err(|e| lex_err("keywords/modifiers.toml", e.to_string()))?;
 
-        let mut aspect_groups = HashMap::new();
+        let mut aspect_groups = FxHashMap::default();
         for (canon, members) in &s.aspects {
             let canon = canon.to_lowercase();
             for mbr in members {
@@ -314,7 +316,7 @@ impl Lexicon {
             }
             aspect_groups.insert(canon.clone(), canon);
         }
-        let mut opinion_groups = HashMap::new();
+        let mut opinion_groups = FxHashMap::default();
         for (canon, members) in &s.opinions {
             let canon = canon.to_lowercase();
             for mbr in members {
