@@ -4,7 +4,7 @@
 //! Priority needs batch-wide counts, so a run makes two passes: the first
 //! analyses every row once and spools the results to a temporary file while
 //! counting issues; the second reads the spool, completes priority with the final
-//! counts and writes the output. Memory holds one chunk plus the counts, however
+//! counts and writes the output. Memory holds a few chunks plus the counts, however
 //! large the input. Every row read ends up either written or rejected.
 
 use std::io::{BufRead, BufReader, BufWriter, Seek, Write};

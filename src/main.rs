@@ -68,7 +68,8 @@ struct ClassifyArgs {
     /// Model file from `triage train` (default: the embedded model).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Worker threads (default: all cores). Output is identical for any value.
+    /// Analysis worker threads (default: all cores); reading and writing run on their
+    /// own threads beside them. Output is identical for any value.
     #[arg(long)]
     threads: Option<usize>,
     /// Write rejected rows (file, line, reason, raw record) to this JSONL file.
@@ -123,6 +124,10 @@ struct TrainArgs {
     /// Report K-fold cross-validation on the training items before the final fit.
     #[arg(long)]
     cv: Option<usize>,
+    /// With --cv: write each training item's out-of-fold prediction here (JSONL:
+    /// id, gold, predicted), for error analysis without the dev set.
+    #[arg(long, requires = "cv")]
+    cv_predictions: Option<PathBuf>,
     /// L2 penalty of the category layer.
     #[arg(long, default_value_t = TrainOptions::default().category_alpha)]
     alpha: f32,
@@ -363,6 +368,14 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
             .collect();
         let preds: Vec<Prediction> = real.iter().map(|(_, _, p)| Prediction { category: Some(*p), keywords: vec![] }).collect();
         eprintln!("triage: {k}-fold cross-validation, scored on the {} real-feedback items:\n{}", real.len(), evaluate(&gold, &preds));
+        if let Some(path) = &a.cv_predictions {
+            let mut out = AtomicOutput::create(Some(path))?;
+            for (id, g, p) in &pairs {
+                let line = serde_json::json!({"id": id, "gold": g.as_str(), "predicted": p.as_str()});
+                out.write_all(format!("{line}\n").as_bytes())?;
+            }
+            out.commit()?;
+        }
     }
     let model = train::train(&opts, Some(sentiment_layer))?;
     let mut out = AtomicOutput::create(Some(&a.output))?;
