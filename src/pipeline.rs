@@ -140,7 +140,7 @@ impl Pipeline {
             customer_tier: record.customer_tier.as_deref(),
             customer_value: record.customer_value,
         });
-        let scores: BTreeMap<Category, f32> = Category::ALL.iter().map(|&k| (k, round4(c.probabilities[k.index()]))).collect();
+        let scores: BTreeMap<Category, f64> = Category::ALL.iter().map(|&k| (k, round4(c.probabilities[k.index()]))).collect();
         Ok(Analysis {
             id: record.id.clone().unwrap_or_else(|| fallback_id.to_string()),
             text: norm.original,
@@ -216,8 +216,10 @@ impl IssueCounts {
     }
 }
 
-fn round4(x: f32) -> f32 {
-    (x * 10_000.0).round() / 10_000.0
+/// Four decimals, as an f64: an f32 written through JSON's f64 numbers would
+/// print as 0.9998000264167786.
+fn round4(x: f32) -> f64 {
+    (f64::from(x) * 10_000.0).round() / 10_000.0
 }
 
 impl Default for Pipeline {

@@ -41,9 +41,9 @@ pub struct Analysis {
     pub text: String,
     pub category: Category,
     pub category_zh: String,
-    pub confidence: f32,
+    pub confidence: f64,
     /// Probability per category.
-    pub scores: BTreeMap<Category, f32>,
+    pub scores: BTreeMap<Category, f64>,
     /// Every category present, primary first.
     pub labels: Vec<Category>,
     pub keywords: Vec<Keyword>,

@@ -260,3 +260,23 @@ fn input_labels_are_kept_apart_from_predictions() {
     assert_eq!(rec["input_labels"]["opinions"][0][0], "物流");
     assert_eq!(rec["input_labels"]["category"], "enquiry");
 }
+
+#[test]
+fn probabilities_are_written_with_four_decimals() {
+    // An f32 written through JSON's f64 would print as 0.9998000264167786.
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.jsonl", "{\"text\":\"外卖送得太慢了，饭都凉了\"}\n{\"text\":\"房间很干净，早餐丰富\"}\n".as_bytes());
+    let out = dir.path().join("out.jsonl");
+    let (code, err) = classify(&["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for rec in lines(&out) {
+        let mut numbers = vec![rec["confidence"].clone()];
+        numbers.extend(rec["scores"].as_object().unwrap().values().cloned());
+        assert_eq!(numbers.len(), 5);
+        for n in numbers {
+            let written = n.to_string();
+            let decimals = written.split('.').nth(1).map_or(0, str::len);
+            assert!(decimals <= 4, "{written} in {rec}");
+        }
+    }
+}
