@@ -248,3 +248,47 @@ fn mask_reject(pipeline: &Pipeline, mut r: Reject) -> Reject {
     r.reason = pipeline.normalizer().mask(&r.reason).into_owned();
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(n: usize) -> impl Iterator<Item = Result<Vec<usize>>> + Send {
+        (0..n).map(|c| Ok((c * 10..c * 10 + 10).collect()))
+    }
+
+    #[test]
+    fn pipelined_keeps_chunk_order() {
+        let mut seen = Vec::new();
+        pipelined(chunks(50), |c: Vec<usize>| c.par_iter().map(|x| x * 2).collect(), |out: Vec<usize>| {
+            seen.extend(out);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, (0..500).map(|x| x * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn pipelined_stops_on_a_delivery_error_without_hanging() {
+        // Far more chunks than the queues hold: the reader must notice the stop.
+        let mut delivered = 0;
+        let result = pipelined(chunks(10_000), |c: Vec<usize>| c, |_out: Vec<usize>| {
+            delivered += 1;
+            if delivered == 3 { Err(Error::Training("disk full".into())) } else { Ok(()) }
+        });
+        assert!(matches!(result, Err(Error::Training(ref m)) if m == "disk full"));
+        assert_eq!(delivered, 3);
+    }
+
+    #[test]
+    fn pipelined_passes_on_a_source_error() {
+        let source = chunks(5).chain(std::iter::once(Err(Error::Training("bad spool".into())))).chain(chunks(5));
+        let mut delivered = 0;
+        let result = pipelined(source, |c: Vec<usize>| c, |_out: Vec<usize>| {
+            delivered += 1;
+            Ok(())
+        });
+        assert!(matches!(result, Err(Error::Training(ref m)) if m == "bad spool"));
+        assert_eq!(delivered, 5);
+    }
+}
