@@ -265,15 +265,9 @@ const THRESHOLD_FOLDS: usize = 3;
 /// one held-out fifth) matters for the rare suggestion class, whose threshold a
 /// handful of held-out items would decide by chance. The dev set plays no part.
 fn tune_thresholds(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions) -> Result<[f32; 4]> {
-    let mut scored: Vec<(Classifier, Vec<usize>)> = Vec::with_capacity(THRESHOLD_FOLDS);
-    for fold in 0..THRESHOLD_FOLDS {
-        let fit_idx: Vec<usize> = (0..prepared.len()).filter(|i| i % THRESHOLD_FOLDS != fold).collect();
-        let held: Vec<usize> = (0..prepared.len())
-            .filter(|i| i % THRESHOLD_FOLDS == fold && is_real_feedback(&prepared[*i].id))
-            .collect();
-        let (category, presence) = fit_layers(prepared, &fit_idx, opts)?;
-        let model = assemble(sentiment.clone(), category, presence, [0.5; 4], Provenance::default());
-        scored.push((Classifier::new(FeatureExtractor::embedded()?, &model), held));
+    let mut scored = out_of_fold(prepared, sentiment, opts, THRESHOLD_FOLDS)?;
+    for (_, held) in scored.iter_mut() {
+        held.retain(|&i| is_real_feedback(&prepared[i].id));
     }
     let mut best = opts.presence_thresholds;
     let score = |scored: &mut [(Classifier, Vec<usize>)], t: [f32; 4]| {
@@ -343,17 +337,25 @@ pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) 
     let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
     let prepared = prepare(&tools, sentiment, &opts.items)?;
     let mut out = vec![(String::new(), Category::Praise, Category::Praise); prepared.len()];
-    let folds = folds.max(2);
-    for fold in 0..folds {
-        let train_idx: Vec<usize> = (0..prepared.len()).filter(|i| i % folds != fold).collect();
-        let (category, presence) = fit_layers(&prepared, &train_idx, opts)?;
-        let model = assemble(sentiment.clone(), category, presence, opts.presence_thresholds, Provenance::default());
-        let classifier = Classifier::new(FeatureExtractor::embedded()?, &model);
-        for i in (0..prepared.len()).filter(|i| i % folds == fold) {
+    for (classifier, held) in out_of_fold(&prepared, sentiment, opts, folds.max(2))? {
+        for i in held {
             out[i] = (prepared[i].id.clone(), prepared[i].category, classifier.classify_features(&prepared[i].features).0);
         }
     }
     Ok(out)
+}
+
+/// For each of `folds` folds (item `i` is in fold `i % folds`): a classifier
+/// whose layers were fitted on the other folds, and the indices of its fold.
+fn out_of_fold(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions, folds: usize) -> Result<Vec<(Classifier, Vec<usize>)>> {
+    (0..folds)
+        .map(|fold| {
+            let (fit_idx, held): (Vec<usize>, Vec<usize>) = (0..prepared.len()).partition(|i| i % folds != fold);
+            let (category, presence) = fit_layers(prepared, &fit_idx, opts)?;
+            let model = assemble(sentiment.clone(), category, presence, opts.presence_thresholds, Provenance::default());
+            Ok((Classifier::new(FeatureExtractor::embedded()?, &model), held))
+        })
+        .collect()
 }
 
 /// One training item turned into features.
