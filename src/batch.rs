@@ -77,7 +77,7 @@ pub trait Sink {
 /// of rows done after each chunk of each pass (first pass counts as 0..read).
 pub fn run(
     pipeline: &Pipeline,
-    reader: RecordReader,
+    mut reader: RecordReader,
     encode: &Encode<'_>,
     sink: &mut dyn Sink,
     progress: &mut dyn FnMut(Pass, u64),
@@ -89,13 +89,8 @@ pub fn run(
     let mut stats = RunStats::default();
     // Spool lines are either an analysed record or a reject, in input order.
     let source = reader.name().to_string();
-    let mut reader = reader;
-    let row_chunks = std::iter::from_fn(move || {
-        let chunk: Vec<Row> = reader.by_ref().take(CHUNK_ROWS).collect();
-        (!chunk.is_empty()).then_some(Ok(chunk))
-    });
     pipelined(
-        row_chunks,
+        chunked(reader.by_ref().map(Ok)),
         |chunk: Vec<Row>| chunk.par_iter().map(|row| spool_line(pipeline, &source, row)).collect(),
         |spooled: Vec<Result<(Option<String>, Vec<u8>)>>| {
             for line in spooled {
@@ -112,18 +107,10 @@ pub fn run(
     spool_file.rewind().map_err(|e| Error::io("<spool>", e))?;
 
     let mut done = 0u64;
-    let mut lines = BufReader::with_capacity(1 << 20, spool_file).lines();
-    let line_chunks = std::iter::from_fn(move || {
-        let chunk: std::io::Result<Vec<String>> = lines.by_ref().take(CHUNK_ROWS).collect();
-        match chunk {
-            Ok(c) if c.is_empty() => None,
-            Ok(c) => Some(Ok(c)),
-            Err(e) => Some(Err(Error::io("<spool>", e))),
-        }
-    });
+    let lines = BufReader::with_capacity(1 << 20, spool_file).lines().map(|l| l.map_err(|e| Error::io("<spool>", e)));
     let counts = &counts;
     pipelined(
-        line_chunks,
+        chunked(lines),
         |chunk: Vec<String>| chunk.par_iter().map(|line| finish_line(pipeline, counts, encode, line)).collect(),
         |finished: Vec<Result<Finished>>| {
             for item in finished {
@@ -145,6 +132,18 @@ pub fn run(
     )?;
     stats.elapsed = started.elapsed();
     Ok(stats)
+}
+
+/// Groups `items` into chunks of `CHUNK_ROWS`; an error ends the chunk it is in
+/// and is passed on in its place.
+fn chunked<T>(mut items: impl Iterator<Item = Result<T>>) -> impl Iterator<Item = Result<Vec<T>>> {
+    std::iter::from_fn(move || {
+        let chunk: Result<Vec<T>> = items.by_ref().take(CHUNK_ROWS).collect();
+        match chunk {
+            Ok(c) if c.is_empty() => None,
+            other => Some(other),
+        }
+    })
 }
 
 /// Runs `work` on each chunk from `source`, in order, and hands the results to

@@ -175,10 +175,6 @@ impl RecordWriter {
         RecordWriter { out, format, header_written: false }
     }
 
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
     /// Writes one record encoded by [`encode_record`] in this writer's format
     /// (the CSV/TSV header goes first).
     pub fn write_encoded(&mut self, encoded: &[u8]) -> Result<()> {
