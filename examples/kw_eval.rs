@@ -7,6 +7,7 @@
 //! FILE is gold format (`text` + `opinions`) or row-referenced labels (`corpus` +
 //! `row`, resolved through --corpora, default /work/shared/data/corpora). With
 //! --gold, the resolved items are also written in gold format, to score against.
+//! With --no-filter, the rules alone (no phrase filter).
 //! With --summary PATH, a batch summary (SummaryBuilder) of the items is written,
 //! using the gold category of each item.
 use std::io::Write;
@@ -26,11 +27,13 @@ fn main() {
     let mut summary_path = None;
     let mut corpora_dir = PathBuf::from("/work/shared/data/corpora");
     let mut inputs = Vec::new();
+    let mut no_filter = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--pred" => pred_path = args.next(),
             "--gold" => gold_path = args.next(),
             "--summary" => summary_path = args.next(),
+            "--no-filter" => no_filter = true,
             "--corpora" => corpora_dir = PathBuf::from(args.next().expect("--corpora DIR")),
             _ => inputs.push(PathBuf::from(a)),
         }
@@ -49,7 +52,10 @@ fn main() {
     }
     let n = Normalizer::embedded().unwrap();
     let s = Segmenter::embedded().unwrap();
-    let k = KeywordExtractor::embedded().unwrap();
+    let mut k = KeywordExtractor::embedded().unwrap();
+    if no_filter {
+        k = k.with_filter(None);
+    }
     let mut pred = std::io::BufWriter::new(std::fs::File::create(pred_path.expect("--pred PATH")).unwrap());
     let mut gold = gold_path.map(|p| std::io::BufWriter::new(std::fs::File::create(p).unwrap()));
     let mut summary = SummaryBuilder::new();

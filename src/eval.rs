@@ -41,7 +41,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 /// score.py's `close`: equal, or one contains the other (both non-empty).
-fn close(a: &str, b: &str) -> bool {
+pub(crate) fn close(a: &str, b: &str) -> bool {
     let (a, b) = (a.trim(), b.trim());
     !a.is_empty() && !b.is_empty() && (a == b || a.contains(b) || b.contains(a))
 }

@@ -25,6 +25,7 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod pii;
+pub mod phrase_training;
 pub mod pipeline;
 pub mod priority;
 pub mod record;

@@ -29,6 +29,8 @@ enum Command {
     Classify(ClassifyArgs),
     /// Train a model from labelled items and the sentiment corpora.
     Train(TrainArgs),
+    /// Train the keyword phrase filter (which proposed aspect–opinion phrases to keep) from labelled opinion pairs.
+    TrainPhrases(TrainPhrasesArgs),
     /// Measure a model on a gold file (LABELING.md format): accuracy, macro-F1, per-class scores, confusion.
     Eval(EvalArgs),
     /// Write the analysis report (反馈分析报告, one self-contained HTML page) for output of an earlier `classify`.
@@ -106,18 +108,8 @@ struct TrainArgs {
     /// Where to write the model.
     #[arg(short, long)]
     output: PathBuf,
-    /// Labelled items in LABELING.md's JSONL format (repeatable).
-    #[arg(long, default_values = ["../shared/data/gold/train.jsonl", "data/train/written.jsonl"])]
-    gold: Vec<PathBuf>,
-    /// Row-referenced hand labels of corpus rows (repeatable).
-    #[arg(long, default_values = ["data/labels/shop_a.jsonl", "data/labels/shop_b.jsonl", "data/labels/hotel.jsonl", "data/labels/atec.jsonl", "data/labels/reviews_suggest.jsonl", "data/labels/reviews_contrast.jsonl", "data/labels/atec_wish.jsonl"])]
-    labels: Vec<PathBuf>,
-    /// Folder of the shared corpora (sentiment reviews, ATEC questions).
-    #[arg(long, default_value = "../shared/data/corpora")]
-    corpora: PathBuf,
-    /// Gold files whose texts must never be trained on (repeatable).
-    #[arg(long, default_values = ["../shared/data/gold/dev.jsonl"])]
-    exclude: Vec<PathBuf>,
+    #[command(flatten)]
+    data: LabelledData,
     /// Reuse the sentiment layer of this model instead of retraining it (faster iteration).
     #[arg(long)]
     reuse_sentiment: Option<PathBuf>,
@@ -143,6 +135,38 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
+struct TrainPhrasesArgs {
+    /// Where to write the phrase filter (the shipped one is models/keywords/phrase_filter.json).
+    #[arg(short, long)]
+    output: PathBuf,
+    #[command(flatten)]
+    data: LabelledData,
+    /// Folds of the cross-validation that chooses the keep threshold.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// L2 penalty of the filter.
+    #[arg(long, default_value_t = 1.0)]
+    alpha: f32,
+}
+
+/// The hand-labelled training data, shared by both training commands.
+#[derive(Args)]
+struct LabelledData {
+    /// Labelled items in LABELING.md's JSONL format (repeatable).
+    #[arg(long, default_values = ["../shared/data/gold/train.jsonl", "data/train/written.jsonl"])]
+    gold: Vec<PathBuf>,
+    /// Row-referenced hand labels of corpus rows (repeatable).
+    #[arg(long, default_values = ["data/labels/shop_a.jsonl", "data/labels/shop_b.jsonl", "data/labels/hotel.jsonl", "data/labels/atec.jsonl", "data/labels/reviews_suggest.jsonl", "data/labels/reviews_contrast.jsonl", "data/labels/atec_wish.jsonl"])]
+    labels: Vec<PathBuf>,
+    /// Folder of the shared corpora (sentiment reviews, ATEC questions).
+    #[arg(long, default_value = "../shared/data/corpora")]
+    corpora: PathBuf,
+    /// Gold files whose texts must never be trained on (repeatable).
+    #[arg(long, default_values = ["../shared/data/gold/dev.jsonl"])]
+    exclude: Vec<PathBuf>,
+}
+
+#[derive(Args)]
 struct EvalArgs {
     /// Gold file in LABELING.md's format.
     #[arg(long)]
@@ -160,6 +184,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Classify(a) => classify(a),
         Command::Train(a) => train_cmd(a),
+        Command::TrainPhrases(a) => train_phrases_cmd(a),
         Command::Eval(a) => eval_cmd(a),
         Command::Report(a) => report_cmd(a),
     };
@@ -295,17 +320,26 @@ fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
     bar
 }
 
-fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
+/// The labelled items (minus any whose text is in an `--exclude` file), the
+/// excluded texts, the opened corpora, and a line per source for provenance.
+struct Loaded {
+    items: Vec<train::GoldItem>,
+    exclude: std::collections::HashSet<String>,
+    corpora: Corpora,
+    sources: Vec<String>,
+}
+
+fn load_labelled(d: &LabelledData) -> Result<Loaded, Error> {
     let mut exclude = std::collections::HashSet::new();
-    for p in &a.exclude {
+    for p in &d.exclude {
         if p.exists() {
             exclude.extend(train::load_gold(p)?.into_iter().map(|g| g.text.trim().to_string()));
         }
     }
-    let corpora = Corpora::open(&a.corpora)?;
+    let corpora = Corpora::open(&d.corpora)?;
     let mut items = Vec::new();
     let mut sources = Vec::new();
-    for p in &a.gold {
+    for p in &d.gold {
         if p.exists() {
             let loaded = train::load_gold(p)?;
             sources.push(format!("{} ({} items)", p.display(), loaded.len()));
@@ -314,7 +348,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
             eprintln!("triage: skipping missing {}", p.display());
         }
     }
-    for p in &a.labels {
+    for p in &d.labels {
         if p.exists() {
             let loaded = train::load_label_refs(p, &corpora)?;
             sources.push(format!("{} ({} row labels)", p.display(), loaded.len()));
@@ -324,14 +358,43 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         }
     }
     let before = items.len();
-    let mut items = train::exclude_texts(items, |g| g.text.as_str(), &exclude);
+    let items = train::exclude_texts(items, |g| g.text.as_str(), &exclude);
+    if items.len() < before {
+        eprintln!("triage: {} labelled items excluded as held-out", before - items.len());
+    }
+    Ok(Loaded { items, exclude, corpora, sources })
+}
+
+fn train_phrases_cmd(a: TrainPhrasesArgs) -> Result<ExitCode, Error> {
+    let loaded = load_labelled(&a.data)?;
+    eprintln!("triage: training the phrase filter on {} labelled items", loaded.items.len());
+    let (mut file, report) = feedback_triage::phrase_training::train_phrase_filter(&loaded.items, a.folds, a.alpha)?;
+    eprintln!(
+        "triage: {} proposed phrases on {} items; {}-fold out of fold on real feedback:\n  rules only:            {}\n  filtered (keep ≥ {:.2}): {}",
+        report.examples, report.items, a.folds, report.rules_only, report.threshold, report.filtered
+    );
+    for (t, s) in &report.curve {
+        eprintln!("    keep ≥ {t:.2}: {s}");
+    }
+    file.provenance.insert(0, std::env::args().collect::<Vec<_>>().join(" "));
+    file.provenance.extend(loaded.sources);
+    let mut out = AtomicOutput::create(Some(&a.output))?;
+    out.write_all(serde_json::to_string_pretty(&file).map_err(|e| Error::Training(e.to_string()))?.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.commit()?;
+    eprintln!("triage: wrote {}", a.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
+    let Loaded { items, exclude, corpora, sources } = load_labelled(&a.data)?;
     let sentiment: Vec<(String, bool)> = corpora.sentiment_reviews().into_iter().map(|(t, l)| (t.to_string(), l)).collect();
     let sent_before = sentiment.len();
     let sentiment = train::exclude_texts(sentiment, |s| s.0.as_str(), &exclude);
+    let mut items = items;
     eprintln!(
-        "triage: training on {} labelled items ({} excluded as held-out), {} sentiment reviews ({} excluded)",
+        "triage: training on {} labelled items, {} sentiment reviews ({} excluded)",
         items.len(),
-        before - items.len(),
         sentiment.len(),
         sent_before - sentiment.len()
     );

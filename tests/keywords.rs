@@ -11,6 +11,9 @@ use feedback_triage::{Analysis, Category};
 struct Stages {
     normalizer: Normalizer,
     segmenter: Segmenter,
+    /// The rules alone (no phrase filter): what the patterns propose.
+    rules: KeywordExtractor,
+    /// The shipped extractor: the rules, then the learned phrase filter.
     keywords: KeywordExtractor,
 }
 
@@ -19,15 +22,26 @@ fn stages() -> &'static Stages {
     S.get_or_init(|| Stages {
         normalizer: Normalizer::embedded().unwrap(),
         segmenter: Segmenter::embedded().unwrap(),
+        rules: KeywordExtractor::embedded().unwrap().with_filter(None),
         keywords: KeywordExtractor::embedded().unwrap(),
     })
 }
 
+/// The patterns' phrases (the filter off), with offsets checked.
 fn extract(text: &str) -> Vec<Keyword> {
+    extract_with(&stages().rules, text)
+}
+
+/// The shipped extractor's phrases.
+fn filtered(text: &str) -> Vec<(String, String, Polarity)> {
+    extract_with(&stages().keywords, text).into_iter().map(|k| (k.aspect, k.opinion, k.polarity)).collect()
+}
+
+fn extract_with(extractor: &KeywordExtractor, text: &str) -> Vec<Keyword> {
     let s = stages();
     let norm = s.normalizer.normalize(text);
     let toks = s.segmenter.segment(&norm.text);
-    let kws = s.keywords.extract(&norm, &toks);
+    let kws = extractor.extract(&norm, &toks);
     // Every phrase's offsets cover its aspect and opinion in the original text.
     let orig = &norm.original;
     for k in &kws {
@@ -52,6 +66,26 @@ fn has(text: &str, aspect: &str, opinion: &str, polarity: Polarity) {
 }
 
 use Polarity::{Negative as Neg, Positive as Pos};
+
+#[test]
+fn the_phrase_filter_keeps_judgements_and_drops_what_annotators_skip() {
+    // Plain judgements survive the filter.
+    for (text, aspect, opinion, pol) in [("物流很慢", "物流", "慢", Neg), ("客服态度好", "客服态度", "好", Pos), ("房间又旧又小", "房间", "小", Neg)] {
+        let got = filtered(text);
+        assert!(got.iter().any(|(a, o, p)| a == aspect && o == opinion && *p == pol), "{text}: {got:?}");
+    }
+    // A question about a deadline: the rules read 最晚 as a judgement (借呗晚),
+    // but it judges nothing, and the annotators list no phrase for it.
+    let text = "借呗最晚几点还款不算逾期";
+    assert!(!extract(text).is_empty(), "the rules should propose a phrase for {text}");
+    assert_eq!(filtered(text), vec![], "{text}");
+    // The filter only removes: what it keeps, the rules proposed.
+    for text in ["酒店位置不错，但是房间太小，早餐也很一般", "快递员态度差，送得太慢，包装也破了"] {
+        let rules: Vec<_> = extract(text).into_iter().map(|k| (k.aspect, k.opinion, k.polarity)).collect();
+        let kept = filtered(text);
+        assert!(!kept.is_empty() && kept.iter().all(|k| rules.contains(k)), "{text}: {kept:?} ⊄ {rules:?}");
+    }
+}
 
 #[test]
 fn noun_adverb_adjective() {

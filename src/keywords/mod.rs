@@ -25,6 +25,7 @@
 //! so counts add up across wording (see `synonyms.toml`).
 
 mod aspects;
+mod filter;
 mod lexicon;
 mod opinions;
 mod topics;
@@ -36,6 +37,8 @@ use crate::error::Result;
 use crate::normalize::NormalizedText;
 use crate::segment::Token;
 
+pub use filter::{FilterFile, PhraseFilter, FILTER_FORMAT, FILTER_VERSION};
+use filter::ItemContext;
 use lexicon::{Lexicon, OpinionInfo, Pol};
 use topics::TopicModel;
 
@@ -87,7 +90,64 @@ pub struct Keyword {
 pub struct KeywordExtractor {
     lex: Lexicon,
     topics: TopicModel,
+    /// Keeps the proposals a person would list (None: keep all).
+    filter: Option<PhraseFilter>,
     max_keywords: usize,
+}
+
+/// A phrase the rules propose, before the filter and the cap.
+struct Proposal {
+    candidate: Candidate,
+    keyword: Keyword,
+    known: bool,
+}
+
+impl Proposal {
+    /// Which phrases the cap keeps first: direct (not carried-over) ones, then
+    /// those on known aspects.
+    fn order_key(&self) -> (bool, bool) {
+        (self.candidate.derived, !self.known)
+    }
+}
+
+/// A proposal as a training example of the phrase filter.
+#[doc(hidden)]
+pub struct ProposalExample {
+    pub keyword: Keyword,
+    pub features: Vec<String>,
+    pub order_key: (bool, bool),
+}
+
+/// Which of a list of phrases (in text order) the cap of `max` keeps when the
+/// filter has scored them: the most probable, ties by position.
+#[doc(hidden)]
+pub fn most_probable(probs: &[f32], max: usize) -> Vec<bool> {
+    if probs.len() <= max {
+        return vec![true; probs.len()];
+    }
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    let mut keep = vec![false; probs.len()];
+    for &i in order.iter().take(max) {
+        keep[i] = true;
+    }
+    keep
+}
+
+/// Which of a list of phrases (in text order) the cap of `max` keeps without
+/// a filter: the lowest `keys` first, ties by position; the kept ones stay in text order.
+#[doc(hidden)]
+pub fn keep_mask(keys: &[(bool, bool)], max: usize) -> Vec<bool> {
+    if keys.len() <= max {
+        return vec![true; keys.len()];
+    }
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| (keys[i], i));
+    let mut keep = vec![false; keys.len()];
+    for &i in order.iter().take(max) {
+        keep[i] = true;
+    }
+    keep
 }
 
 /// One word of a clause after splitting glued modifiers off opinions.
@@ -147,6 +207,55 @@ struct Candidate {
     /// The aspect was carried over (房间大、干净) or is a further conjunct: such
     /// phrases are kept last when an item has more than four.
     derived: bool,
+    /// Which rule found the aspect, and how the opinion was recognised: both
+    /// are evidence for the phrase filter.
+    source: AspectSource,
+    found: Found,
+}
+
+/// The rule that tied an aspect to an opinion (see the module comment, step 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AspectSource {
+    /// The noun run right before the opinion (物流很慢).
+    Before,
+    /// Fixed by the opinion pattern (扣了两次钱).
+    Object,
+    /// A的N (干净的房间).
+    Attributive,
+    /// V起来 (用起来很舒服).
+    Qilai,
+    /// V得A (送得慢).
+    VerbDe,
+    /// A bare verb before a manner word (携带方便).
+    BareVerb,
+    /// The object after a failure (用不了借呗).
+    Forward,
+    /// A further conjunct (X和Y都好).
+    Coordinated,
+    /// The standard of a comparison skipped (比X好).
+    Comparison,
+    /// The previous clause's aspect after 、.
+    Listed,
+    /// The previous opinion's aspect in the same clause (又旧又小).
+    Linked,
+}
+
+impl AspectSource {
+    fn name(self) -> &'static str {
+        match self {
+            AspectSource::Before => "before",
+            AspectSource::Object => "object",
+            AspectSource::Attributive => "attributive",
+            AspectSource::Qilai => "qilai",
+            AspectSource::VerbDe => "verb_de",
+            AspectSource::BareVerb => "bare_verb",
+            AspectSource::Forward => "forward",
+            AspectSource::Coordinated => "coordinated",
+            AspectSource::Comparison => "comparison",
+            AspectSource::Listed => "listed",
+            AspectSource::Linked => "linked",
+        }
+    }
 }
 
 fn is_noun_tag(tag: &str) -> bool {
@@ -165,7 +274,7 @@ fn unsplittable_tag(tag: &str) -> bool {
 impl KeywordExtractor {
     /// The extractor with the embedded lexicons.
     pub fn embedded() -> Result<Self> {
-        Ok(KeywordExtractor { lex: Lexicon::embedded()?, topics: TopicModel::embedded()?, max_keywords: MAX_KEYWORDS })
+        Ok(KeywordExtractor { lex: Lexicon::embedded()?, topics: TopicModel::embedded()?, filter: Some(PhraseFilter::embedded()?), max_keywords: MAX_KEYWORDS })
     }
 
     /// The extractor with lexicons given as TOML texts (same formats as the files
@@ -174,8 +283,15 @@ impl KeywordExtractor {
         Ok(KeywordExtractor {
             lex: Lexicon::from_sources(opinions, aspects, modifiers, synonyms)?,
             topics: TopicModel::embedded()?,
+            filter: Some(PhraseFilter::embedded()?),
             max_keywords: MAX_KEYWORDS,
         })
+    }
+
+    /// Replaces the phrase filter (None keeps every phrase the rules propose).
+    pub fn with_filter(mut self, filter: Option<PhraseFilter>) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// Keeps at most `n` phrases per item (default 4).
@@ -209,41 +325,74 @@ impl KeywordExtractor {
 
     /// Aspect–opinion phrases of one item, in text order, at most four.
     pub fn extract(&self, text: &NormalizedText, tokens: &[Token<'_>]) -> Vec<Keyword> {
-        if tokens.is_empty() {
-            return Vec::new();
-        }
+        self.with_proposals(text, tokens, |s, units, proposals| {
+            let Some(filter) = &self.filter else {
+                return self.select(proposals);
+            };
+            let ctx = ItemContext::of(s, units, proposals.len());
+            let mut kept: Vec<(f32, Proposal)> = Vec::with_capacity(proposals.len());
+            for (rank, p) in proposals.into_iter().enumerate() {
+                let prob = filter.probability(&self.hashed_features(s, units, &p.candidate, rank, &ctx));
+                if prob >= filter.threshold() {
+                    kept.push((prob, p));
+                }
+            }
+            let probs: Vec<f32> = kept.iter().map(|(p, _)| *p).collect();
+            let keep = most_probable(&probs, self.max_keywords);
+            kept.into_iter().zip(keep).filter(|(_, k)| *k).map(|((_, p), _)| p.keyword).collect()
+        })
+    }
+
+    /// Every phrase the rules propose (before the filter and the cap of four),
+    /// with the filter's feature names: the training examples of the filter.
+    #[doc(hidden)]
+    pub fn proposals_with_features(&self, text: &NormalizedText, tokens: &[Token<'_>]) -> Vec<ProposalExample> {
+        self.with_proposals(text, tokens, |s, units, proposals| {
+            let ctx = ItemContext::of(s, units, proposals.len());
+            proposals
+                .into_iter()
+                .enumerate()
+                .map(|(rank, p)| {
+                    let mut features = Vec::new();
+                    self.phrase_features(s, units, &p.candidate, rank, &ctx, &mut |n| features.push(n.to_string()));
+                    ProposalExample { order_key: p.order_key(), keyword: p.keyword, features }
+                })
+                .collect()
+        })
+    }
+
+    /// Runs the rules over one item and hands the deduplicated proposals, in
+    /// text order, to `finish` along with the units they index.
+    fn with_proposals<R>(&self, text: &NormalizedText, tokens: &[Token<'_>], finish: impl FnOnce(&str, &[Unit<'_>], Vec<Proposal>) -> R) -> R {
         let s = text.text.as_str();
+        if tokens.is_empty() {
+            return finish(s, &[], Vec::new());
+        }
         let units = self.units(s, tokens);
         let cands = self.candidates(s, &units);
-        let mut out: Vec<Keyword> = Vec::with_capacity(cands.len().min(self.max_keywords));
-        if cands.is_empty() {
-            return out;
-        }
         // Byte offset of each character of the original (and its end).
-        let orig_bytes: Vec<usize> = text.original.char_indices().map(|(b, _)| b).chain(std::iter::once(text.original.len())).collect();
-        let mut all: Vec<((bool, bool), Keyword)> = Vec::with_capacity(cands.len());
-        for c in &cands {
-            let kw = self.keyword(text, &orig_bytes, &units, c);
-            if all.iter().any(|(_, k)| k.aspect == kw.aspect && (k.opinion == kw.opinion || k.group == kw.group)) {
+        let orig_bytes: Vec<usize> = if cands.is_empty() {
+            Vec::new()
+        } else {
+            text.original.char_indices().map(|(b, _)| b).chain(std::iter::once(text.original.len())).collect()
+        };
+        let mut proposals: Vec<Proposal> = Vec::with_capacity(cands.len());
+        for candidate in cands {
+            let keyword = self.keyword(text, &orig_bytes, &units, &candidate);
+            if proposals.iter().any(|p| p.keyword.aspect == keyword.aspect && (p.keyword.opinion == keyword.opinion || p.keyword.group == keyword.group)) {
                 continue;
             }
-            let known = self.known_aspect(&s[units[c.aspect.0].bs..units[c.aspect.1 - 1].be]);
-            all.push(((c.derived, !known), kw));
+            let known = self.known_aspect(&s[units[candidate.aspect.0].bs..units[candidate.aspect.1 - 1].be]);
+            proposals.push(Proposal { candidate, keyword, known });
         }
-        // More phrases than are kept: those on known aspects first, then the
-        // earliest; the kept phrases stay in text order.
-        if all.len() > self.max_keywords {
-            let mut order: Vec<usize> = (0..all.len()).collect();
-            order.sort_by_key(|&i| (all[i].0, i));
-            let mut keep = vec![false; all.len()];
-            for &i in order.iter().take(self.max_keywords) {
-                keep[i] = true;
-            }
-            let mut k = keep.into_iter();
-            all.retain(|_| k.next().unwrap_or(false));
-        }
-        out.extend(all.into_iter().map(|(_, kw)| kw));
-        out
+        finish(s, &units, proposals)
+    }
+
+    /// The cap: at most `max_keywords` phrases, in text order.
+    fn select(&self, proposals: Vec<Proposal>) -> Vec<Keyword> {
+        let keys: Vec<_> = proposals.iter().map(Proposal::order_key).collect();
+        let keep = keep_mask(&keys, self.max_keywords);
+        proposals.into_iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| p.keyword).collect()
     }
 
     /// An aspect in the aspect lexicon, or a compound ending in one (酒店服务).
@@ -378,6 +527,7 @@ impl KeywordExtractor {
             let mut verb = None;
             let mut coordinated: Vec<(usize, usize)> = Vec::new();
             let mut inherited = false;
+            let mut source = AspectSource::Object;
             let mut aspect = m.object.inspect(|_| layout = Layout::OpinionAspect);
             let mut b = k;
             let mut located = false;
@@ -432,14 +582,17 @@ impl KeywordExtractor {
                 }
                 inherited = l.generic_aspects.contains(head.w);
                 aspect = Some((j, e));
+                source = AspectSource::Attributive;
             }
             if aspect.is_none() {
                 if let Some(a) = v_qilai {
                     aspect = Some(a);
+                    source = AspectSource::Qilai;
                 } else if b >= cs + 2 && units[b - 1].w == "得" && self.is_verb_like(&units[b - 2]) {
                     // V得A: 送得慢; with a subject, 客服处理得很及时 judges the 客服.
                     let v = b - 2;
                     layout = Layout::VerbDe;
+                    source = AspectSource::VerbDe;
                     verb = Some(v);
                     aspect = Some(self.aspect_before(units, cs, v).unwrap_or((v, v + 1)));
                 } else if let Some(run) = self.aspect_before(units, cs, b) {
@@ -452,6 +605,7 @@ impl KeywordExtractor {
                     if conj && (all || units[run.0 - 1].w == "、") {
                         // X和Y都好, X、Y都好: every conjunct is judged.
                         aspect = Some(run);
+                        source = AspectSource::Before;
                         let mut a0 = run.0;
                         while a0 > 0 && Self::is_coordinator(units[a0 - 1].w) && coordinated.len() < 3 {
                             let lower = if units[a0 - 1].w == "、" { 0 } else { cs };
@@ -469,8 +623,10 @@ impl KeywordExtractor {
                         if aspect.is_none() {
                             continue;
                         }
+                        source = AspectSource::Comparison;
                     } else {
                         aspect = Some(run);
+                        source = AspectSource::Before;
                     }
                 }
             }
@@ -480,6 +636,7 @@ impl KeywordExtractor {
                 let core = &s[units[m.start].bs..units[m.end - 1].be];
                 if is_verb_tag(v.tag) && v.w.chars().count() >= 2 && l.manner.contains(core) && !self.known(v.w) {
                     aspect = Some((b - 1, b));
+                    source = AspectSource::BareVerb;
                 }
             }
             // 支付宝里找不到花呗: before a located failure, the object is the aspect.
@@ -487,16 +644,19 @@ impl KeywordExtractor {
                 if let Some(object) = self.forward_aspect(units, &m, op_end, ce) {
                     aspect = Some(object);
                     layout = Layout::OpinionAspect;
+                    source = AspectSource::Forward;
                 }
             }
             // 房间大、干净、安静: an opinion opening a clause after 、 judges the
             // previous clause's aspect. (Carrying an aspect across commas or
-            // conjunctions costs more precision than it gains recall.)
+            // conjunctions costs more precision than it gains recall, and the
+            // phrase filter cannot tell the good carries from the bad.)
             if aspect.is_none() && b == cs && cs > 0 && units[cs - 1].w == "、" {
                 if let Some((a, idx)) = *last {
                     if idx + 1 == clause_idx {
                         aspect = Some(a);
                         inherited = true;
+                        source = AspectSource::Listed;
                     }
                 }
             }
@@ -511,6 +671,7 @@ impl KeywordExtractor {
                     if linked {
                         aspect = Some(a);
                         inherited = true;
+                        source = AspectSource::Linked;
                     }
                 }
             }
@@ -547,7 +708,7 @@ impl KeywordExtractor {
                     }
                     _ => polarity,
                 };
-                out.push(Candidate { aspect: a, opinion: (op_start, op_end), core: (m.start, m.end), negated, polarity, layout, verb, derived: true });
+                out.push(Candidate { aspect: a, opinion: (op_start, op_end), core: (m.start, m.end), negated, polarity, layout, verb, derived: true, source: AspectSource::Coordinated, found: m.found });
             }
             out.push(Candidate {
                 aspect,
@@ -558,6 +719,8 @@ impl KeywordExtractor {
                 layout,
                 verb,
                 derived: inherited,
+                source,
+                found: m.found,
             });
         }
     }
