@@ -80,7 +80,15 @@ pub fn train_phrase_filter(items: &[GoldItem], folds: usize, alpha: f32) -> Resu
     }
     let rules_only = score(&data, &oof, 0.0);
     let curve: Vec<(f32, PairScore)> = (1..=18).map(|step| step as f32 * 0.05).map(|t| (t, score(&data, &oof, t))).collect();
-    let (threshold, filtered) = curve.iter().copied().fold((0.0, rules_only), |best, cur| if cur.1.f1 > best.1.f1 + 1e-9 { cur } else { best });
+    // The F1 curve is flat near its top and its steps differ by noise; the
+    // threshold is the best of the curve smoothed over neighbouring steps.
+    let smoothed = |i: usize| {
+        let lo = i.saturating_sub(1);
+        let hi = (i + 1).min(curve.len() - 1);
+        curve[lo..=hi].iter().map(|(_, s)| s.f1).sum::<f64>() / (hi - lo + 1) as f64
+    };
+    let best = (0..curve.len()).fold(0, |b, i| if smoothed(i) > smoothed(b) + 1e-9 { i } else { b });
+    let (threshold, filtered) = if curve[best].1.f1 > rules_only.f1 { curve[best] } else { (0.0, rules_only) };
     let all: Vec<usize> = (0..data.len()).collect();
     let layer = fit(&data, &all, alpha)?;
     let report = PhraseTrainingReport { rules_only, filtered, threshold, curve, examples, items: data.len() };

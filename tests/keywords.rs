@@ -151,8 +151,24 @@ fn linked_opinions_share_the_aspect() {
     has("房间又旧又小", "房间", "小", Neg);
     has("房间设备陈旧而且不齐全", "房间设备", "不齐全", Neg);
     has("房间略小但很温馨", "房间", "温馨", Pos);
+    // Opinions of one mind side by side form a list and share the aspect.
+    has("苹果很脆很甜", "苹果", "甜", Pos);
     // Without a link word the second opinion does not borrow the aspect.
     assert!(!pairs("客服不怎么样很牛").iter().any(|(_, o, _)| o == "牛"), "{:?}", pairs("客服不怎么样很牛"));
+}
+
+#[test]
+fn de_for_de_comparisons_and_fillers() {
+    // 的 written for 得 before a degree adverb.
+    has("还没拆开，但是包装的很好", "包装", "好", Pos);
+    has("送的很快", "送", "快", Pos);
+    // A standard of comparison that is no noun: the aspect is before 比.
+    has("酒店环境比我想象的好", "酒店环境", "好", Pos);
+    // Fillers between the aspect and the opinion.
+    has("这个酒店应该算是不错的了", "酒店", "不错", Pos);
+    has("服务态度也只是一般", "服务态度", "一般", Neg);
+    // Place words are aspects.
+    has("屋内比较干净", "屋内", "干净", Pos);
 }
 
 #[test]

@@ -259,7 +259,8 @@ impl AspectSource {
 }
 
 fn is_noun_tag(tag: &str) -> bool {
-    matches!(tag, "n" | "nr" | "nrt" | "nrfg" | "ns" | "nt" | "nz" | "ng" | "vn" | "an" | "eng" | "j" | "nw")
+    // s: place words (屋内, 楼下) are judged too (屋内比较干净).
+    matches!(tag, "n" | "nr" | "nrt" | "nrfg" | "ns" | "nt" | "nz" | "ng" | "vn" | "an" | "eng" | "j" | "nw" | "s")
 }
 
 fn is_verb_tag(tag: &str) -> bool {
@@ -463,7 +464,7 @@ impl KeywordExtractor {
                 || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
         };
         // The aspect and end of the last opinion taken in this clause.
-        let mut prev_opinion: Option<((usize, usize), usize)> = None;
+        let mut prev_opinion: Option<((usize, usize), usize, Polarity)> = None;
         let mut i = cs;
         'scan: while i < ce {
             // Neutral words spread over several units (差 + 不多).
@@ -556,8 +557,10 @@ impl KeywordExtractor {
                 // 小说读起来很压抑 judges the 小说; 用起来很舒服, the use.
                 v_qilai = Some(self.aspect_before(units, cs, b - 1).unwrap_or((b - 1, b + 1)));
             }
-            // 椅子的好脏: a 的 between the aspect and the modifiers.
-            if b > cs + 1 && b < k && units[b - 1].w == "的" && self.is_aspect(&units[b - 2]) {
+            // 椅子的好脏, 包装的很好: a 的 between the aspect and the modifiers
+            // (written for 得 as often as not).
+            let de_before_degree = b > cs + 1 && units[b - 1].w == "的" && (b < k || (b == k && k < m.start));
+            if de_before_degree && self.is_aspect(&units[b - 2]) {
                 b -= 1;
             }
             // A的N: the opinion describes the noun after it (干净的房间, 最好的(一家)宾馆).
@@ -588,7 +591,7 @@ impl KeywordExtractor {
                 if let Some(a) = v_qilai {
                     aspect = Some(a);
                     source = AspectSource::Qilai;
-                } else if b >= cs + 2 && units[b - 1].w == "得" && self.is_verb_like(&units[b - 2]) {
+                } else if b >= cs + 2 && (units[b - 1].w == "得" || (de_before_degree && is_verb_tag(units[b - 2].tag))) && self.is_verb_like(&units[b - 2]) {
                     // V得A: 送得慢; with a subject, 客服处理得很及时 judges the 客服.
                     let v = b - 2;
                     layout = Layout::VerbDe;
@@ -628,6 +631,17 @@ impl KeywordExtractor {
                         aspect = Some(run);
                         source = AspectSource::Before;
                     }
+                } else if let Some(cmp) = (cs..b).rev().take(5).find(|&j| matches!(units[j].w, "比" | "比起")) {
+                    // 环境比我想象的好, 比以前好: a standard that is no noun; the
+                    // aspect is before 比.
+                    let mut b2 = cmp;
+                    while b2 > cs && (l.skip.contains(units[b2 - 1].w) || l.degree.contains(units[b2 - 1].w)) {
+                        b2 -= 1;
+                    }
+                    if let Some(a) = self.aspect_before(units, cs, b2) {
+                        aspect = Some(a);
+                        source = AspectSource::Comparison;
+                    }
                 }
             }
             // 携带方便, 安装麻烦: a bare verb before a manner opinion is what is judged.
@@ -663,12 +677,18 @@ impl KeywordExtractor {
             // 房间又旧又小, 设备陈旧而且不齐全, 略小但很温馨: an opinion linked to the
             // previous one in the same clause judges the same aspect.
             if aspect.is_none() {
-                if let Some((a, prev_end)) = prev_opinion {
-                    // Between the two: a link word, and otherwise only modifiers.
+                if let Some((a, prev_end, prev_polarity)) = prev_opinion {
+                    // Between the two: a link word, and otherwise only modifiers;
+                    // or, for two opinions of one mind, modifiers alone (很脆很甜,
+                    // 新鲜好吃: a list needs no link word, a contrast does).
                     let gap = &units[prev_end.min(m.start)..m.start];
-                    let linked = gap.iter().any(|u| l.links.contains(u.w))
-                        && gap.iter().all(|u| l.links.contains(u.w) || l.degree.contains(u.w) || l.negators.contains(u.w) || u.w.trim().is_empty());
-                    if linked {
+                    let modifiers_only = gap.iter().all(|u| l.links.contains(u.w) || l.degree.contains(u.w) || l.negators.contains(u.w) || u.w.trim().is_empty());
+                    let own_polarity = match m.found {
+                        Found::Pattern(p) | Found::Lexicon(OpinionInfo { pol: Pol::Fixed(p), .. }) => Some(if negs % 2 == 1 { p.flip() } else { p }),
+                        Found::Lexicon(_) => None,
+                    };
+                    let link_word = gap.iter().any(|u| l.links.contains(u.w));
+                    if modifiers_only && (link_word || own_polarity.is_none_or(|p| p == prev_polarity)) {
                         aspect = Some(a);
                         inherited = true;
                         source = AspectSource::Linked;
@@ -677,12 +697,13 @@ impl KeywordExtractor {
             }
             let Some(aspect) = aspect else { continue };
             // Vague opinions (近, 多, 没有) only on aspects the lexicon knows.
+            // (Proposing the others for the phrase filter to judge gained nothing.)
             let core = &s[units[m.start].bs..units[m.end - 1].be];
             if l.weak.contains(core) && !self.known_aspect(&s[units[aspect.0].bs..units[aspect.1 - 1].be]) {
                 continue;
             }
             *last = Some((aspect, clause_idx));
-            prev_opinion = Some((aspect, op_end));
+
 
             // Polarity.
             let polarity = match m.found {
@@ -699,6 +720,7 @@ impl KeywordExtractor {
             };
             let negated = negs % 2 == 1;
             let polarity = if negated { polarity.flip() } else { polarity };
+            prev_opinion = Some((aspect, op_end, polarity));
             // Coordinated aspects come first, in text order.
             for &a in coordinated.iter().rev() {
                 let polarity = match m.found {
