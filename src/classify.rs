@@ -202,6 +202,14 @@ impl Classifier {
         (presence, multinomial)
     }
 
+    /// Presence probability per category and the multinomial layer's
+    /// probabilities, in `Category::ALL` order (for error analysis).
+    pub fn head_probabilities(&self, x: &[(u64, f32)]) -> ([f32; 4], [f32; 4]) {
+        let (presence, mut multinomial) = self.score_heads(x);
+        softmax(&mut multinomial, self.temperature);
+        (presence, multinomial)
+    }
+
     /// Replaces the presence thresholds (used when tuning them).
     pub fn set_presence_thresholds(&mut self, t: [f32; 4]) {
         self.presence_thresholds = t;

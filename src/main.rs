@@ -117,7 +117,8 @@ struct TrainArgs {
     #[arg(long)]
     cv: Option<usize>,
     /// With --cv: write each training item's out-of-fold prediction here (JSONL:
-    /// id, gold, predicted), for error analysis without the dev set.
+    /// id, gold, predicted, presence and multinomial probabilities), for error
+    /// analysis and decision-rule studies without the dev set.
     #[arg(long, requires = "cv")]
     cv_predictions: Option<PathBuf>,
     /// L2 penalty of the category layer.
@@ -421,20 +422,23 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         None => train::train_sentiment_layer(&opts)?,
     };
     if let Some(k) = a.cv {
-        let pairs = train::cross_validate(&opts, &sentiment_layer, k)?;
+        let oof = train::cross_validate(&opts, &sentiment_layer, k)?;
         // Scored on real feedback only (gold and corpus-row labels), not on our
         // written or weak items, so it estimates accuracy on data like the users'.
-        let real: Vec<_> = pairs.iter().filter(|(id, _, _)| train::is_real_feedback(id)).collect();
+        let real: Vec<_> = oof.iter().filter(|o| train::is_real_feedback(&o.id)).collect();
         let gold: Vec<train::GoldItem> = real
             .iter()
-            .map(|(_, g, _)| train::GoldItem { id: String::new(), text: String::new(), category: g.as_str().into(), labels: vec![], opinions: vec![] })
+            .map(|o| train::GoldItem { id: String::new(), text: String::new(), category: o.gold.as_str().into(), labels: vec![], opinions: vec![] })
             .collect();
-        let preds: Vec<Prediction> = real.iter().map(|(_, _, p)| Prediction { category: Some(*p), keywords: vec![] }).collect();
+        let preds: Vec<Prediction> = real.iter().map(|o| Prediction { category: Some(o.predicted), keywords: vec![] }).collect();
         eprintln!("triage: {k}-fold cross-validation, scored on the {} real-feedback items:\n{}", real.len(), evaluate(&gold, &preds));
         if let Some(path) = &a.cv_predictions {
             let mut out = AtomicOutput::create(Some(path))?;
-            for (id, g, p) in &pairs {
-                let line = serde_json::json!({"id": id, "gold": g.as_str(), "predicted": p.as_str()});
+            for o in &oof {
+                let line = serde_json::json!({
+                    "id": o.id, "gold": o.gold.as_str(), "gold_present": o.gold_present, "predicted": o.predicted.as_str(),
+                    "presence": o.presence, "multinomial": o.multinomial,
+                });
                 out.write_all(format!("{line}\n").as_bytes())?;
             }
             out.commit()?;

@@ -333,16 +333,36 @@ fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Resu
 /// K-fold cross-validation of the category layer on the training items (the
 /// honest way to tune: the dev set is for reporting only). Returns the gold and
 /// predicted category of every item, in item order.
-pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<(String, Category, Category)>> {
+pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<OutOfFold>> {
     let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
     let prepared = prepare(&tools, sentiment, &opts.items)?;
-    let mut out = vec![(String::new(), Category::Praise, Category::Praise); prepared.len()];
+    let mut out: Vec<Option<OutOfFold>> = vec![None; prepared.len()];
     for (classifier, held) in out_of_fold(&prepared, sentiment, opts, folds.max(2))? {
         for i in held {
-            out[i] = (prepared[i].id.clone(), prepared[i].category, classifier.classify_features(&prepared[i].features).0);
+            let (presence, multinomial) = classifier.head_probabilities(&prepared[i].features);
+            out[i] = Some(OutOfFold {
+                id: prepared[i].id.clone(),
+                gold: prepared[i].category,
+                gold_present: prepared[i].present,
+                predicted: classifier.classify_features(&prepared[i].features).0,
+                presence,
+                multinomial,
+            });
         }
     }
-    Ok(out)
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// One training item's out-of-fold prediction, with the layers' probabilities.
+#[derive(Debug, Clone)]
+pub struct OutOfFold {
+    pub id: String,
+    pub gold: Category,
+    /// The categories present per the gold `labels`, in `Category::ALL` order.
+    pub gold_present: [bool; 4],
+    pub predicted: Category,
+    pub presence: [f32; 4],
+    pub multinomial: [f32; 4],
 }
 
 /// For each of `folds` folds (item `i` is in fold `i % folds`): a classifier
