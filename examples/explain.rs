@@ -1,0 +1,46 @@
+//! Why did the classifier decide what it did? For each line of stdin, prints
+//! the presence probabilities and, for one category's presence layer, the
+//! features that pushed it most (value × weight), from the embedded model.
+//!
+//!   echo '水果很新鲜，希望多出一些特价的水果' | cargo run --release --example explain -- suggestion
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use feedback_triage::classify::SENTIMENT_FEATURES;
+use feedback_triage::features::{feature_key, feature_names, Span};
+use feedback_triage::model::ModelFile;
+use feedback_triage::resources::DEFAULT_MODEL;
+use feedback_triage::segment::{clause_byte_ranges, clauses};
+use feedback_triage::{Category, Pipeline};
+
+fn main() {
+    let category = std::env::args().nth(1).and_then(|c| Category::parse(&c)).unwrap_or(Category::Suggestion);
+    let pipeline = Pipeline::embedded().expect("pipeline");
+    let model = ModelFile::parse(DEFAULT_MODEL, "embedded").expect("model");
+    let weights: HashMap<&str, f32> =
+        model.presence.features.iter().zip(&model.presence.weights).map(|(n, w)| (n.as_str(), w[category.index()])).collect();
+    let classifier = pipeline.classifier();
+    for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+        let norm = pipeline.normalizer().normalize(&line);
+        let tokens = pipeline.segmenter().segment(&norm.text);
+        let x = classifier.features(&norm.text, &tokens);
+        let values: HashMap<u64, f32> = x.iter().copied().collect();
+        let (presence, _) = classifier.head_probabilities(&x);
+        let ranges = clauses(&tokens);
+        let cb = clause_byte_ranges(&tokens, &ranges);
+        let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
+        names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
+        names.sort();
+        names.dedup();
+        let mut parts: Vec<(f32, String)> = names
+            .iter()
+            .filter_map(|n| Some((values.get(&feature_key(n))? * weights.get(n.as_str())?, n.clone())))
+            .collect();
+        parts.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+        println!("{line}");
+        println!("  presence {:?}  bias {:+.2}", Category::ALL.iter().zip(presence).map(|(c, p)| format!("{c} {p:.2}")).collect::<Vec<_>>(), model.presence.bias[category.index()]);
+        for (v, n) in parts.iter().take(12) {
+            println!("  {v:+.3} {n}");
+        }
+    }
+}
