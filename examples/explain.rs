@@ -17,8 +17,7 @@ fn main() {
     let category = std::env::args().nth(1).and_then(|c| Category::parse(&c)).unwrap_or(Category::Suggestion);
     let pipeline = Pipeline::embedded().expect("pipeline");
     let model = ModelFile::parse(DEFAULT_MODEL, "embedded").expect("model");
-    let weights: HashMap<&str, f32> =
-        model.presence.features.iter().zip(&model.presence.weights).map(|(n, w)| (n.as_str(), w[category.index()])).collect();
+    let weights: HashMap<&str, f32> = model.presence.features.iter().zip(&model.presence.weights).map(|(n, w)| (n.as_str(), w[category.index()])).collect();
     let classifier = pipeline.classifier();
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let norm = pipeline.normalizer().normalize(&line);
@@ -32,13 +31,14 @@ fn main() {
         names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
         names.sort();
         names.dedup();
-        let mut parts: Vec<(f32, String)> = names
-            .iter()
-            .filter_map(|n| Some((values.get(&feature_key(n))? * weights.get(n.as_str())?, n.clone())))
-            .collect();
+        let mut parts: Vec<(f32, String)> = names.iter().filter_map(|n| Some((values.get(&feature_key(n))? * weights.get(n.as_str())?, n.clone()))).collect();
         parts.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
         println!("{line}");
-        println!("  presence {:?}  bias {:+.2}", Category::ALL.iter().zip(presence).map(|(c, p)| format!("{c} {p:.2}")).collect::<Vec<_>>(), model.presence.bias[category.index()]);
+        println!(
+            "  presence {:?}  bias {:+.2}",
+            Category::ALL.iter().zip(presence).map(|(c, p)| format!("{c} {p:.2}")).collect::<Vec<_>>(),
+            model.presence.bias[category.index()]
+        );
         for (v, n) in parts.iter().take(12) {
             println!("  {v:+.3} {n}");
         }

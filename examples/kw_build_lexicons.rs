@@ -42,8 +42,7 @@ fn main() {
     let normalizer = Normalizer::embedded().unwrap().with_pii_masking(false);
     let segmenter = Segmenter::embedded().unwrap();
 
-    let reviews: Vec<(&str, bool)> =
-        corpora.sentiment_reviews().into_iter().filter(|(t, _)| !excluded.contains(t.trim())).collect();
+    let reviews: Vec<(&str, bool)> = corpora.sentiment_reviews().into_iter().filter(|(t, _)| !excluded.contains(t.trim())).collect();
     // IDF over all corpora.
     let mut docs: Vec<&str> = reviews.iter().map(|r| r.0).collect();
     for row in 1..=60_000 {
@@ -77,8 +76,7 @@ fn main() {
             }
             a
         });
-    let mut idf: Vec<(String, f64)> =
-        df.into_iter().filter(|(_, d)| *d >= MIN_DF).map(|(w, d)| (w, (n_docs / d as f64).ln())).collect();
+    let mut idf: Vec<(String, f64)> = df.into_iter().filter(|(_, d)| *d >= MIN_DF).map(|(w, d)| (w, (n_docs / d as f64).ln())).collect();
     idf.sort_by(|a, b| a.0.cmp(&b.0));
     let mut f = std::io::BufWriter::new(std::fs::File::create(out.join("idf.tsv")).unwrap());
     writeln!(f, "# Inverse document frequency (ln N/df) of nouns and verbs over the project's corpora").unwrap();

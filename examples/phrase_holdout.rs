@@ -65,7 +65,12 @@ fn main() {
         println!(
             "{domain:32} pairs {:3}  patterns P {:.3} R {:.3} F1 {:.3}  filtered P {:.3} R {:.3} F1 {:.3}",
             gold.iter().map(|g| g.opinions.len()).sum::<usize>(),
-            er.opinion_precision, er.opinion_recall, er.opinion_f1, ef.opinion_precision, ef.opinion_recall, ef.opinion_f1
+            er.opinion_precision,
+            er.opinion_recall,
+            er.opinion_f1,
+            ef.opinion_precision,
+            ef.opinion_recall,
+            ef.opinion_f1
         );
         all_gold.extend(gold);
         all_rules.extend(r);
@@ -76,6 +81,11 @@ fn main() {
         "{:32} pairs {:3}  patterns P {:.3} R {:.3} F1 {:.3}  filtered P {:.3} R {:.3} F1 {:.3}",
         "all, each domain held out",
         all_gold.iter().map(|g| g.opinions.len()).sum::<usize>(),
-        er.opinion_precision, er.opinion_recall, er.opinion_f1, ef.opinion_precision, ef.opinion_recall, ef.opinion_f1
+        er.opinion_precision,
+        er.opinion_recall,
+        er.opinion_f1,
+        ef.opinion_precision,
+        ef.opinion_recall,
+        ef.opinion_f1
     );
 }

@@ -98,12 +98,7 @@ fn main() {
         lat.push(t0.elapsed().as_secs_f64() * 1e6);
     }
     lat.sort_by(f64::total_cmp);
-    println!(
-        "single-item library latency ({} chars): p50 {:.1} µs, p99 {:.1} µs",
-        review.chars().count(),
-        lat[lat.len() / 2],
-        lat[lat.len() * 99 / 100]
-    );
+    println!("single-item library latency ({} chars): p50 {:.1} µs, p99 {:.1} µs", review.chars().count(), lat[lat.len() / 2], lat[lat.len() * 99 / 100]);
 }
 
 fn load_reviews(dir: &Path) -> Vec<String> {

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::input::{Reject, RecordReader, Row};
+use crate::input::{RecordReader, Reject, Row};
 use crate::pipeline::{IssueCounts, Pipeline};
 use crate::priority::Assessment;
 use crate::record::{Analysis, FeedbackRecord};
@@ -75,13 +75,7 @@ pub trait Sink {
 
 /// Runs `reader` through `pipeline` into `sink`. `progress` is told the number
 /// of rows done after each chunk of each pass (first pass counts as 0..read).
-pub fn run(
-    pipeline: &Pipeline,
-    mut reader: RecordReader,
-    encode: &Encode<'_>,
-    sink: &mut dyn Sink,
-    progress: &mut dyn FnMut(Pass, u64),
-) -> Result<RunStats> {
+pub fn run(pipeline: &Pipeline, mut reader: RecordReader, encode: &Encode<'_>, sink: &mut dyn Sink, progress: &mut dyn FnMut(Pass, u64)) -> Result<RunStats> {
     let started = Instant::now();
     let spool_file = tempfile::tempfile().map_err(|e| Error::io("<spool>", e))?;
     let mut spool = BufWriter::with_capacity(1 << 20, spool_file);
@@ -259,10 +253,14 @@ mod tests {
     #[test]
     fn pipelined_keeps_chunk_order() {
         let mut seen = Vec::new();
-        pipelined(chunks(50), |c: Vec<usize>| c.par_iter().map(|x| x * 2).collect(), |out: Vec<usize>| {
-            seen.extend(out);
-            Ok(())
-        })
+        pipelined(
+            chunks(50),
+            |c: Vec<usize>| c.par_iter().map(|x| x * 2).collect(),
+            |out: Vec<usize>| {
+                seen.extend(out);
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!(seen, (0..500).map(|x| x * 2).collect::<Vec<_>>());
     }
@@ -271,10 +269,18 @@ mod tests {
     fn pipelined_stops_on_a_delivery_error_without_hanging() {
         // Far more chunks than the queues hold: the reader must notice the stop.
         let mut delivered = 0;
-        let result = pipelined(chunks(10_000), |c: Vec<usize>| c, |_out: Vec<usize>| {
-            delivered += 1;
-            if delivered == 3 { Err(Error::Training("disk full".into())) } else { Ok(()) }
-        });
+        let result = pipelined(
+            chunks(10_000),
+            |c: Vec<usize>| c,
+            |_out: Vec<usize>| {
+                delivered += 1;
+                if delivered == 3 {
+                    Err(Error::Training("disk full".into()))
+                } else {
+                    Ok(())
+                }
+            },
+        );
         assert!(matches!(result, Err(Error::Training(ref m)) if m == "disk full"));
         assert_eq!(delivered, 3);
     }
@@ -283,10 +289,14 @@ mod tests {
     fn pipelined_passes_on_a_source_error() {
         let source = chunks(5).chain(std::iter::once(Err(Error::Training("bad spool".into())))).chain(chunks(5));
         let mut delivered = 0;
-        let result = pipelined(source, |c: Vec<usize>| c, |_out: Vec<usize>| {
-            delivered += 1;
-            Ok(())
-        });
+        let result = pipelined(
+            source,
+            |c: Vec<usize>| c,
+            |_out: Vec<usize>| {
+                delivered += 1;
+                Ok(())
+            },
+        );
         assert!(matches!(result, Err(Error::Training(ref m)) if m == "bad spool"));
         assert_eq!(delivered, 5);
     }

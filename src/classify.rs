@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::category::Category;
-use crate::features::{feature_key, CueHit, FeatureExtractor, SparseVec, Span};
+use crate::features::{feature_key, CueHit, FeatureExtractor, Span, SparseVec};
 use crate::model::{LayerFile, ModelFile};
 use crate::segment::{clause_byte_ranges, clauses, Token};
 
@@ -161,7 +161,14 @@ impl Classifier {
     /// A classifier with a sentiment layer only, for computing features while
     /// the category layer is trained.
     pub fn for_training(extractor: FeatureExtractor, sentiment: &LayerFile) -> Self {
-        Classifier { clause_cues: ClauseCues::of(&extractor), extractor, sentiment: LinearLayer::from_file(sentiment), heads: LinearLayer::empty(8), presence_thresholds: [0.5; 4], temperature: 1.0 }
+        Classifier {
+            clause_cues: ClauseCues::of(&extractor),
+            extractor,
+            sentiment: LinearLayer::from_file(sentiment),
+            heads: LinearLayer::empty(8),
+            presence_thresholds: [0.5; 4],
+            temperature: 1.0,
+        }
     }
 
     pub fn extractor(&self) -> &FeatureExtractor {
@@ -264,9 +271,8 @@ impl Classifier {
     /// suggestion in a satisfied review from a complaint (LABELING.md rules 4, 5, 10).
     fn push_clause_structure(&self, x: &mut SparseVec, hits: &[CueHit], clause_bytes: &[std::ops::Range<usize>], sentiment: &[f32]) {
         let cc = self.clause_cues;
-        let in_clause = |class: Option<usize>, r: &std::ops::Range<usize>| {
-            class.is_some_and(|k| hits.iter().any(|h| h.class == k && r.contains(&h.byte_start)))
-        };
+        let in_clause =
+            |class: Option<usize>, r: &std::ops::Range<usize>| class.is_some_and(|k| hits.iter().any(|h| h.class == k && r.contains(&h.byte_start)));
         let mut any_suggest = false;
         let mut negative_plain = false;
         let mut positive_plain = false;

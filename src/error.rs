@@ -26,7 +26,11 @@ pub enum Error {
     Lexicon { name: String, line: usize, reason: String },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Training could not proceed.
     #[error("training: {0}")]
     Training(String),

@@ -33,11 +33,19 @@ pub struct EvalReport {
 }
 
 fn f1(p: f64, r: f64) -> f64 {
-    if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 }
+    if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    }
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
-    if b > 0 { a as f64 / b as f64 } else { 0.0 }
+    if b > 0 {
+        a as f64 / b as f64
+    } else {
+        0.0
+    }
 }
 
 /// score.py's `close`: equal, or one contains the other (both non-empty).
@@ -57,9 +65,7 @@ pub fn evaluate(gold: &[GoldItem], predictions: &[Prediction]) -> EvalReport {
         let pred: Vec<&Keyword> = p.keywords.iter().filter(|k| !k.aspect.is_empty() && !k.opinion.is_empty()).collect();
         let mut used = vec![false; pred.len()];
         for (ga, go, gpol) in &g.opinions {
-            let hit = pred.iter().enumerate().position(|(k, kw)| {
-                !used[k] && close(&kw.aspect, ga) && close(&kw.opinion, go) && polarity_str(kw) == gpol
-            });
+            let hit = pred.iter().enumerate().position(|(k, kw)| !used[k] && close(&kw.aspect, ga) && close(&kw.opinion, go) && polarity_str(kw) == gpol);
             match hit {
                 Some(k) => {
                     used[k] = true;

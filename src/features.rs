@@ -76,11 +76,7 @@ impl CueLexicon {
     }
 
     pub fn from_toml(data: &str, origin: &str) -> Result<Self> {
-        let file: CueFile = toml::from_str(data).map_err(|e| Error::Config {
-            origin: origin.into(),
-            key: "cues".into(),
-            reason: e.to_string(),
-        })?;
+        let file: CueFile = toml::from_str(data).map_err(|e| Error::Config { origin: origin.into(), key: "cues".into(), reason: e.to_string() })?;
         let mut names = Vec::new();
         let mut patterns = Vec::new();
         let mut pattern_class = Vec::new();
@@ -91,10 +87,11 @@ impl CueLexicon {
             }
             names.push(name);
         }
-        let matcher = AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .build(&patterns)
-            .map_err(|e| Error::Config { origin: origin.into(), key: "cues".into(), reason: e.to_string() })?;
+        let matcher = AhoCorasick::builder().match_kind(aho_corasick::MatchKind::Standard).build(&patterns).map_err(|e| Error::Config {
+            origin: origin.into(),
+            key: "cues".into(),
+            reason: e.to_string(),
+        })?;
         Ok(CueLexicon { names, pattern_class, matcher })
     }
 
@@ -108,10 +105,7 @@ impl CueLexicon {
 
     /// Every cue occurrence (overlapping), in text order.
     pub fn find(&self, text: &str) -> Vec<CueHit> {
-        self.matcher
-            .find_overlapping_iter(text)
-            .map(|m| CueHit { class: self.pattern_class[m.pattern().as_usize()], byte_start: m.start() })
-            .collect()
+        self.matcher.find_overlapping_iter(text).map(|m| CueHit { class: self.pattern_class[m.pattern().as_usize()], byte_start: m.start() }).collect()
     }
 }
 

@@ -104,10 +104,20 @@ impl RecordReader {
                                 let h: Vec<String> = h.into_iter().map(|s| s.trim().to_string()).collect();
                                 match h.iter().any(|c| c == "text") {
                                     true => Inner::Delimited { reader: rdr, headers: h },
-                                    false => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: "header has no `text` column".into(), raw: h.join(",") })),
+                                    false => Inner::Failed(Some(Reject {
+                                        file: name.clone(),
+                                        line: 1,
+                                        reason: "header has no `text` column".into(),
+                                        raw: h.join(","),
+                                    })),
                                 }
                             }
-                            None => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: "header is neither UTF-8 nor GB18030".into(), raw: String::new() })),
+                            None => Inner::Failed(Some(Reject {
+                                file: name.clone(),
+                                line: 1,
+                                reason: "header is neither UTF-8 nor GB18030".into(),
+                                raw: String::new(),
+                            })),
                         }
                     }
                     Ok(false) => Inner::Failed(None),
@@ -121,7 +131,6 @@ impl RecordReader {
     pub fn name(&self) -> &str {
         &self.name
     }
-
 }
 
 fn reject(file: &str, line: u64, reason: impl Into<String>, raw: impl Into<String>) -> Row {
@@ -141,9 +150,7 @@ impl Iterator for RecordReader {
                 let n = *line;
                 match read_bounded_line(reader.as_mut(), buf) {
                     Ok(LineRead::Eof) => return None,
-                    Ok(LineRead::TooLong(len)) => {
-                        return Some(reject(&name, n, format!("line of {len} bytes exceeds the {MAX_LINE_BYTES}-byte limit"), ""))
-                    }
+                    Ok(LineRead::TooLong(len)) => return Some(reject(&name, n, format!("line of {len} bytes exceeds the {MAX_LINE_BYTES}-byte limit"), "")),
                     Ok(LineRead::Line) => {}
                     Err(e) => return Some(Row::Rejected(Reject { file: name, line: n, reason: format!("read error: {e}"), raw: String::new() })),
                 }
@@ -202,9 +209,8 @@ fn number_or_string(s: &str) -> Value {
 
 /// Builds a record from a JSON object, with clear reasons for what is wrong.
 fn record_from_object(mut obj: Map<String, Value>, file: &str, line: u64) -> Row {
-    let reject = |reason: String, obj: &Map<String, Value>| {
-        Row::Rejected(Reject { file: file.into(), line, reason, raw: Value::Object(obj.clone()).to_string() })
-    };
+    let reject =
+        |reason: String, obj: &Map<String, Value>| Row::Rejected(Reject { file: file.into(), line, reason, raw: Value::Object(obj.clone()).to_string() });
     let text = match obj.remove("text") {
         Some(Value::String(s)) => s,
         Some(Value::Null) | None => return reject("missing `text` field".into(), &obj),
@@ -249,7 +255,13 @@ fn read_bounded_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Re
     loop {
         let available = reader.fill_buf()?;
         if available.is_empty() {
-            return Ok(if !any { LineRead::Eof } else if total > MAX_LINE_BYTES { LineRead::TooLong(total) } else { LineRead::Line });
+            return Ok(if !any {
+                LineRead::Eof
+            } else if total > MAX_LINE_BYTES {
+                LineRead::TooLong(total)
+            } else {
+                LineRead::Line
+            });
         }
         any = true;
         let (chunk, done) = match available.iter().position(|&b| b == b'\n') {

@@ -9,8 +9,8 @@ use feedback_triage::batch::{self, Pass, RunStats, Sink};
 use feedback_triage::eval::{evaluate, Prediction};
 use feedback_triage::input::{count_rows, Format, RecordReader, Reject};
 use feedback_triage::output::{self, AtomicOutput, RecordWriter};
-use feedback_triage::record::{Analysis, FeedbackRecord};
 use feedback_triage::priority::PriorityScorer;
+use feedback_triage::record::{Analysis, FeedbackRecord};
 use feedback_triage::report::{self, ReportBuilder};
 use feedback_triage::summary::SummaryBuilder;
 use feedback_triage::train::{self, Corpora, TrainOptions};
@@ -309,11 +309,7 @@ fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
         Some(n) => indicatif::ProgressBar::new(n),
         None => indicatif::ProgressBar::new_spinner(),
     };
-    let style = if total.is_some() {
-        "{bar:30} {pos}/{len} items {per_sec} ETA {eta} {msg}"
-    } else {
-        "{spinner} {pos} items {per_sec} {msg}"
-    };
+    let style = if total.is_some() { "{bar:30} {pos}/{len} items {per_sec} ETA {eta} {msg}" } else { "{spinner} {pos} items {per_sec} {msg}" };
     if let Ok(s) = indicatif::ProgressStyle::with_template(style) {
         bar.set_style(s);
     }
@@ -393,25 +389,14 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
     let sent_before = sentiment.len();
     let sentiment = train::exclude_texts(sentiment, |s| s.0.as_str(), &exclude);
     let mut items = items;
-    eprintln!(
-        "triage: training on {} labelled items, {} sentiment reviews ({} excluded)",
-        items.len(),
-        sentiment.len(),
-        sent_before - sentiment.len()
-    );
+    eprintln!("triage: training on {} labelled items, {} sentiment reviews ({} excluded)", items.len(), sentiment.len(), sent_before - sentiment.len());
     if a.weak > 0 {
         let mut taken = exclude.clone();
         taken.extend(items.iter().map(|g| g.text.trim().to_string()));
         items.extend(train::weak_items(&sentiment, a.weak, &taken));
     }
-    let mut opts = TrainOptions {
-        items,
-        sentiment,
-        category_alpha: a.alpha,
-        suggestion_weight: a.suggestion_weight,
-        min_df: a.min_df,
-        ..TrainOptions::default()
-    };
+    let mut opts =
+        TrainOptions { items, sentiment, category_alpha: a.alpha, suggestion_weight: a.suggestion_weight, min_df: a.min_df, ..TrainOptions::default() };
     opts.provenance.command = std::env::args().collect::<Vec<_>>().join(" ");
     opts.provenance.sources = sources;
     let sentiment_layer = match &a.reuse_sentiment {
@@ -461,8 +446,7 @@ fn report_cmd(a: ReportArgs) -> Result<ExitCode, Error> {
 fn eval_cmd(a: EvalArgs) -> Result<ExitCode, Error> {
     let pipeline = load_pipeline(a.model.as_deref())?;
     let gold = train::load_gold(&a.gold)?;
-    let records: Vec<FeedbackRecord> =
-        gold.iter().map(|g| FeedbackRecord { id: Some(g.id.clone()), ..FeedbackRecord::new(g.text.clone()) }).collect();
+    let records: Vec<FeedbackRecord> = gold.iter().map(|g| FeedbackRecord { id: Some(g.id.clone()), ..FeedbackRecord::new(g.text.clone()) }).collect();
     let analyses = pipeline.analyze_batch(&records);
     let predictions: Vec<Prediction> = analyses
         .iter()

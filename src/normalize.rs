@@ -75,7 +75,11 @@ impl Normalizer {
     /// Masks personal data (if enabled) without the rest of normalisation; for
     /// echoing fields and error messages.
     pub fn mask<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        if self.mask_pii { pii::mask(text) } else { std::borrow::Cow::Borrowed(text) }
+        if self.mask_pii {
+            pii::mask(text)
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        }
     }
 
     pub fn normalize(&self, input: &str) -> NormalizedText {
@@ -155,10 +159,7 @@ impl Normalizer {
         let text = ns.get().to_string();
         let mut origin = Vec::with_capacity(text.len());
         for (b, c) in text.char_indices() {
-            let orig_char = ns
-                .convert_offsets(Range::Normalized(b..b + c.len_utf8()))
-                .and_then(|r| byte_to_char.get(r.start).copied())
-                .unwrap_or(0);
+            let orig_char = ns.convert_offsets(Range::Normalized(b..b + c.len_utf8())).and_then(|r| byte_to_char.get(r.start).copied()).unwrap_or(0);
             origin.push(orig_char);
         }
         NormalizedText { original, text, origin, converted_traditional }
@@ -192,9 +193,7 @@ fn parse_t2s(data: &str) -> Result<HashMap<char, char>> {
             (Some(t), Some(s)) => {
                 map.insert(t, s);
             }
-            _ => {
-                return Err(Error::Lexicon { name: "t2s_chars.tsv".into(), line: n + 1, reason: "expected `traditional<TAB>simplified`".into() })
-            }
+            _ => return Err(Error::Lexicon { name: "t2s_chars.tsv".into(), line: n + 1, reason: "expected `traditional<TAB>simplified`".into() }),
         }
     }
     Ok(map)

@@ -71,10 +71,7 @@ impl AtomicOutput {
             Some(p) if p == Path::new("-") => Ok(Self::stdout()),
             Some(p) => {
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                let temp = tempfile::Builder::new()
-                    .prefix(".triage-partial-")
-                    .tempfile_in(dir)
-                    .map_err(|e| Error::io(p, e))?;
+                let temp = tempfile::Builder::new().prefix(".triage-partial-").tempfile_in(dir).map_err(|e| Error::io(p, e))?;
                 let file = temp.reopen().map_err(|e| Error::io(p, e))?;
                 Ok(AtomicOutput { target: Some(p.to_path_buf()), temp: Some(temp), writer: BufWriter::with_capacity(1 << 20, Box::new(file)) })
             }
@@ -154,7 +151,11 @@ pub fn encode_record(format: Format, record: &FeedbackRecord, analysis: &Analysi
 }
 
 fn csv_delimiter(format: Format) -> u8 {
-    if format == Format::Tsv { b'\t' } else { b',' }
+    if format == Format::Tsv {
+        b'\t'
+    } else {
+        b','
+    }
 }
 
 /// Writes analysed records in one format.
@@ -166,8 +167,20 @@ pub struct RecordWriter {
 
 /// Columns of the flat CSV/TSV view.
 pub const FLAT_COLUMNS: [&str; 14] = [
-    "id", "category", "confidence", "labels", "keywords", "priority_score", "priority_level", "urgency",
-    "respond_within_minutes", "department", "customer_tier", "channel", "created_at", "text",
+    "id",
+    "category",
+    "confidence",
+    "labels",
+    "keywords",
+    "priority_score",
+    "priority_level",
+    "urgency",
+    "respond_within_minutes",
+    "department",
+    "customer_tier",
+    "channel",
+    "created_at",
+    "text",
 ];
 
 impl RecordWriter {

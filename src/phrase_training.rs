@@ -122,9 +122,10 @@ fn collect(items: &[GoldItem]) -> Result<Vec<ItemExamples>> {
             // score.py's greedy matching: each gold pair takes the first unused proposal close to it.
             let mut matched = vec![false; proposals.len()];
             for (ga, go, gpol) in &it.opinions {
-                let hit = proposals.iter().enumerate().position(|(k, p)| {
-                    !matched[k] && close(&p.keyword.aspect, ga) && close(&p.keyword.opinion, go) && p.keyword.polarity.as_str() == gpol
-                });
+                let hit = proposals
+                    .iter()
+                    .enumerate()
+                    .position(|(k, p)| !matched[k] && close(&p.keyword.aspect, ga) && close(&p.keyword.opinion, go) && p.keyword.polarity.as_str() == gpol);
                 if let Some(k) = hit {
                     matched[k] = true;
                 }
@@ -189,11 +190,8 @@ fn fit(data: &[ItemExamples], idx: &[usize], alpha: f32) -> Result<LayerFile> {
     if y.iter().all(|&v| v == y[0]) {
         return Err(Error::Training("the proposed phrases are all right or all wrong: nothing to learn".into()));
     }
-    let fitted = LogisticRegression::default()
-        .alpha(alpha)
-        .max_iterations(300)
-        .fit(&Dataset::new(x, y))
-        .map_err(|e| Error::Training(format!("phrase filter: {e}")))?;
+    let fitted =
+        LogisticRegression::default().alpha(alpha).max_iterations(300).fit(&Dataset::new(x, y)).map_err(|e| Error::Training(format!("phrase filter: {e}")))?;
     let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
     let weights: Vec<f32> = fitted.params().iter().map(|w| sign * w).collect();
     let keep: Vec<usize> = (0..vocab.len()).filter(|&f| weights[f].abs() > 1e-4).collect();
@@ -257,7 +255,9 @@ mod tests {
 
     #[test]
     fn bad_filter_files_are_clear_errors() {
-        let good = r#"{"format":"feedback-triage-phrase-filter","version":1,"threshold":0.0,"layer":{"outputs":["keep"],"features":[],"weights":[],"bias":[0.0]}}"#.to_string();
+        let good =
+            r#"{"format":"feedback-triage-phrase-filter","version":1,"threshold":0.0,"layer":{"outputs":["keep"],"features":[],"weights":[],"bias":[0.0]}}"#
+                .to_string();
         assert!(FilterFile::parse(&good, "f").is_ok());
         for (bad, want) in [
             (good.replace("\"version\":1", "\"version\":99"), "version"),

@@ -67,9 +67,8 @@ impl Pipeline {
                     PriorityScorer::embedded()?,
                 ))
             });
-            let segmenter = segmenter
-                .join()
-                .unwrap_or_else(|_| Err(Error::Lexicon { name: "jieba dictionary".into(), line: 0, reason: "loader thread panicked".into() }));
+            let segmenter =
+                segmenter.join().unwrap_or_else(|_| Err(Error::Lexicon { name: "jieba dictionary".into(), line: 0, reason: "loader thread panicked".into() }));
             let (normalizer, classifier, keywords, priority) = stages?;
             Ok(Pipeline { normalizer, segmenter: segmenter?, classifier, keywords, priority, max_chars: DEFAULT_MAX_CHARS })
         })
@@ -179,8 +178,7 @@ impl Pipeline {
     /// Analyses a batch in parallel; scope counts run over the whole batch.
     /// Results are in input order; records without an id get their position.
     pub fn analyze_batch(&self, records: &[FeedbackRecord]) -> Vec<Result<Analysis>> {
-        let mut results: Vec<Result<Analysis>> =
-            records.par_iter().enumerate().map(|(i, r)| self.analyze_unscored(r, &(i + 1).to_string())).collect();
+        let mut results: Vec<Result<Analysis>> = records.par_iter().enumerate().map(|(i, r)| self.analyze_unscored(r, &(i + 1).to_string())).collect();
         let mut counts = IssueCounts::default();
         for a in results.iter().flatten() {
             counts.add(a.assessment.as_ref());

@@ -29,9 +29,7 @@ impl Token<'_> {
 
     /// Clause boundaries: sentence and clause punctuation.
     pub fn is_clause_break(&self) -> bool {
-        self.word.chars().any(|c| {
-            matches!(c, ',' | '.' | '!' | '?' | ';' | '~' | '、' | '。' | '…' | '\n' | ' ' | '：' | ':' | '　')
-        })
+        self.word.chars().any(|c| matches!(c, ',' | '.' | '!' | '?' | ';' | '~' | '、' | '。' | '…' | '\n' | ' ' | '：' | ':' | '　'))
     }
 }
 
@@ -60,9 +58,11 @@ impl Segmenter {
     /// (`word [freq] [tag]` per line).
     pub fn with_user_dict(dict: &str) -> Result<Self> {
         let mut jieba = Jieba::new();
-        jieba
-            .load_dict(&mut std::io::BufReader::new(dict.as_bytes()))
-            .map_err(|e| Error::Lexicon { name: "userdict.txt".into(), line: 0, reason: e.to_string() })?;
+        jieba.load_dict(&mut std::io::BufReader::new(dict.as_bytes())).map_err(|e| Error::Lexicon {
+            name: "userdict.txt".into(),
+            line: 0,
+            reason: e.to_string(),
+        })?;
         Ok(Segmenter { jieba })
     }
 

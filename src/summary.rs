@@ -132,16 +132,7 @@ struct GroupAcc {
 
 impl GroupAcc {
     fn new(key: &str) -> Self {
-        GroupAcc {
-            key: key.to_string(),
-            count: 0,
-            error: 0,
-            positive: 0,
-            negative: 0,
-            variants: Vec::new(),
-            examples: Vec::new(),
-            seq: 0,
-        }
+        GroupAcc { key: key.to_string(), count: 0, error: 0, positive: 0, negative: 0, variants: Vec::new(), examples: Vec::new(), seq: 0 }
     }
 
     fn note(&mut self, kw: &Keyword, id: &str) {
@@ -291,9 +282,8 @@ impl CategoryAcc {
             .take(top)
             .map(|g| {
                 let best = g.variants.iter().enumerate().max_by(|(i, a), (j, b)| a.count.cmp(&b.count).then(j.cmp(i)));
-                let (text, aspect, opinion) = best
-                    .map(|(_, v)| (v.text.clone(), v.aspect.clone(), v.opinion.clone()))
-                    .unwrap_or_else(|| (g.key.clone(), String::new(), String::new()));
+                let (text, aspect, opinion) =
+                    best.map(|(_, v)| (v.text.clone(), v.aspect.clone(), v.opinion.clone())).unwrap_or_else(|| (g.key.clone(), String::new(), String::new()));
                 GroupSummary {
                     group: g.key.clone(),
                     text,
@@ -340,14 +330,7 @@ impl Default for SummaryBuilder {
 
 impl SummaryBuilder {
     pub fn new() -> Self {
-        SummaryBuilder {
-            max_groups: DEFAULT_MAX_GROUPS,
-            top: DEFAULT_TOP,
-            items: 0,
-            items_with_keywords: 0,
-            seq: 0,
-            categories: BTreeMap::new(),
-        }
+        SummaryBuilder { max_groups: DEFAULT_MAX_GROUPS, top: DEFAULT_TOP, items: 0, items_with_keywords: 0, seq: 0, categories: BTreeMap::new() }
     }
 
     /// Tracks at most `n` distinct groups per category.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::category::Category;
 use crate::classify::{Classifier, SENTIMENT_FEATURES};
 use crate::error::{Error, Result};
-use crate::features::{feature_key, feature_names, FeatureExtractor, SparseVec, Span};
+use crate::features::{feature_key, feature_names, FeatureExtractor, Span, SparseVec};
 use crate::model::{LayerFile, ModelFile, Provenance, FORMAT, VERSION};
 use crate::normalize::Normalizer;
 use crate::segment::{clause_byte_ranges, clauses, Segmenter};
@@ -45,8 +45,7 @@ pub fn load_gold(path: &Path) -> Result<Vec<GoldItem>> {
         if line.trim().is_empty() {
             continue;
         }
-        let item: GoldItem = serde_json::from_str(line)
-            .map_err(|e| Error::Training(format!("{}:{}: {e}", path.display(), n + 1)))?;
+        let item: GoldItem = serde_json::from_str(line).map_err(|e| Error::Training(format!("{}:{}: {e}", path.display(), n + 1)))?;
         out.push(item);
     }
     Ok(out)
@@ -305,7 +304,11 @@ fn macro_f1(conf: &[[usize; 4]; 4]) -> f64 {
             let tp = conf[c][c] as f64;
             let fp: f64 = (0..4).filter(|&g| g != c).map(|g| conf[g][c] as f64).sum();
             let fnn: f64 = (0..4).filter(|&p| p != c).map(|p| conf[c][p] as f64).sum();
-            if tp == 0.0 { 0.0 } else { 2.0 * tp / (2.0 * tp + fp + fnn) }
+            if tp == 0.0 {
+                0.0
+            } else {
+                2.0 * tp / (2.0 * tp + fp + fnn)
+            }
         })
         .sum::<f64>()
         / 4.0
@@ -588,4 +591,3 @@ fn deterministic_sample(items: &[(String, bool)], n: usize) -> Vec<(String, bool
     idx.sort_unstable();
     idx.into_iter().map(|i| items[i].clone()).collect()
 }
-

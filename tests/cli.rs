@@ -97,9 +97,7 @@ fn bad_rows_are_located_counted_and_never_lost() {
     let input = write(dir.path(), "mixed.jsonl", &data);
     let out = dir.path().join("out.jsonl");
     let rejects = dir.path().join("rejects.jsonl");
-    let (code, err) = classify(&[
-        "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--rejects", rejects.to_str().unwrap(),
-    ]);
+    let (code, err) = classify(&["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--rejects", rejects.to_str().unwrap()]);
     assert_eq!(code, 0, "rejects alone do not fail a run: {err}");
     let ok = lines(&out);
     let rej = lines(&rejects);
@@ -169,7 +167,8 @@ fn failed_run_leaves_no_partial_output() {
     let (code, _) = classify(&["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--model", "/nonexistent/model.json"]);
     assert_ne!(code, 0);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous complete output\n");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".triage-partial")).collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".triage-partial")).collect();
     assert!(leftovers.is_empty());
 }
 
@@ -198,12 +197,7 @@ fn personal_data_is_masked_in_output_and_rejects_unless_kept() {
 
 #[test]
 fn stdin_to_stdout() {
-    let mut child = triage()
-        .args(["classify", "-q"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = triage().args(["classify", "-q"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all("{\"text\":\"屏幕很清晰\"}\n".as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());

@@ -59,10 +59,7 @@ fn pairs(text: &str) -> Vec<(String, String, Polarity)> {
 
 fn has(text: &str, aspect: &str, opinion: &str, polarity: Polarity) {
     let p = pairs(text);
-    assert!(
-        p.iter().any(|(a, o, pol)| a == aspect && o == opinion && *pol == polarity),
-        "{text}: expected ({aspect}, {opinion}, {polarity:?}) in {p:?}"
-    );
+    assert!(p.iter().any(|(a, o, pol)| a == aspect && o == opinion && *pol == polarity), "{text}: expected ({aspect}, {opinion}, {polarity:?}) in {p:?}");
 }
 
 use Polarity::{Negative as Neg, Positive as Pos};
@@ -70,7 +67,8 @@ use Polarity::{Negative as Neg, Positive as Pos};
 #[test]
 fn the_phrase_filter_keeps_judgements_and_drops_what_annotators_skip() {
     // Plain judgements survive the filter.
-    for (text, aspect, opinion, pol) in [("物流很慢", "物流", "慢", Neg), ("客服态度好", "客服态度", "好", Pos), ("房间又旧又小", "房间", "小", Neg)] {
+    for (text, aspect, opinion, pol) in [("物流很慢", "物流", "慢", Neg), ("客服态度好", "客服态度", "好", Pos), ("房间又旧又小", "房间", "小", Neg)]
+    {
         let got = filtered(text);
         assert!(got.iter().any(|(a, o, p)| a == aspect && o == opinion && *p == pol), "{text}: {got:?}");
     }
@@ -355,7 +353,11 @@ fn summary_merge_equals_one_pass() {
     for (i, t) in texts.iter().enumerate() {
         let a = analysis(&i.to_string(), Category::Problem, t);
         whole.add(&a);
-        if i < 3 { left.add(&a) } else { right.add(&a) }
+        if i < 3 {
+            left.add(&a)
+        } else {
+            right.add(&a)
+        }
     }
     left.merge(right);
     let (a, b) = (whole.finish(), left.finish());

@@ -46,14 +46,7 @@ impl Item<'_> {
 fn assess(s: &PriorityScorer, it: &Item<'_>) -> Assessment {
     let text = norm(it.text);
     let labels = [it.category];
-    s.assess(&PriorityInput {
-        category: it.category,
-        labels: &labels,
-        text: &text,
-        keywords: &it.keywords,
-        customer_tier: it.tier,
-        customer_value: it.spend,
-    })
+    s.assess(&PriorityInput { category: it.category, labels: &labels, text: &text, keywords: &it.keywords, customer_tier: it.tier, customer_value: it.spend })
 }
 
 fn triage(s: &PriorityScorer, it: &Item<'_>, scope: u32) -> Triage {
@@ -152,7 +145,8 @@ fn severity_orders_issue_types() {
     assert!(core > delay, "core function {core} > delay {delay}");
     assert!(delay > generic, "delay {delay} > generic {generic}");
     assert!(generic > cosmetic && generic > minor, "generic {generic} > cosmetic {cosmetic}, minor {minor}");
-    for (name, t) in [("safety", "杯子收到时碎了，玻璃渣掉进了食物里"), ("legal", "再不解决我就找律师起诉你们"), ("money", "同一笔订单扣了我两次钱")] {
+    for (name, t) in [("safety", "杯子收到时碎了，玻璃渣掉进了食物里"), ("legal", "再不解决我就找律师起诉你们"), ("money", "同一笔订单扣了我两次钱")]
+    {
         assert_eq!(triage(&s, &item(t, Category::Problem), 1).priority.level, Level::High, "{name}");
     }
     assert_eq!(triage(&s, &item("标签贴歪了", Category::Problem), 1).priority.level, Level::Low);
@@ -339,7 +333,11 @@ enabled = false
 fn config_file_override_and_pipeline_with_priority() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("priority.toml");
-    std::fs::write(&path, "[departments]\n\"物流部\" = 2.0\n[types.delay]\ndepartment = \"物流部\"\nreason = \"slow\"\nseverity = 4.0\ncost = 1.0\nurgency = \"normal\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[departments]\n\"物流部\" = 2.0\n[types.delay]\ndepartment = \"物流部\"\nreason = \"slow\"\nseverity = 4.0\ncost = 1.0\nurgency = \"normal\"\n",
+    )
+    .unwrap();
     let s = PriorityScorer::from_path(&path).unwrap();
     let d = scorer();
     let it = item("发货太慢了", Category::Problem);
@@ -480,17 +478,13 @@ fn intake_scope_grows_as_more_customers_report_the_same_issue() {
 #[test]
 fn example_batch_orders_pairs_and_levels() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/priority");
-    let (Ok(batch), Ok(expect)) =
-        (std::fs::read_to_string(dir.join("example_batch.jsonl")), std::fs::read_to_string(dir.join("example_expect.json")))
-    else {
+    let (Ok(batch), Ok(expect)) = (std::fs::read_to_string(dir.join("example_batch.jsonl")), std::fs::read_to_string(dir.join("example_expect.json"))) else {
         eprintln!("skipped: {} not present", dir.display());
         return;
     };
-    let records: Vec<FeedbackRecord> =
-        batch.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<FeedbackRecord> = batch.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect();
     let pipeline = Pipeline::embedded().unwrap();
-    let out: HashMap<String, Triage> =
-        pipeline.analyze_batch(&records).into_iter().map(|r| r.unwrap()).map(|a| (a.id.clone(), a.triage.unwrap())).collect();
+    let out: HashMap<String, Triage> = pipeline.analyze_batch(&records).into_iter().map(|r| r.unwrap()).map(|a| (a.id.clone(), a.triage.unwrap())).collect();
     let expect: serde_json::Value = serde_json::from_str(&expect).unwrap();
     for pair in expect["pairs"].as_array().unwrap() {
         let (a, b) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());

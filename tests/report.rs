@@ -68,12 +68,22 @@ fn fake_analysis(id: &str, text: &str) -> Analysis {
     #[allow(clippy::type_complexity)]
     let (category, kws, level, urgency, minutes, department, score): (Category, &[(&str, &str, Polarity, usize, usize)], Level, Urgency, u32, &str, f64) =
         match text {
-            "物流太慢了，等了一个星期才到" => (Category::Problem, &[("物流|慢", "物流慢", neg, 0, 5)], Level::Medium, Urgency::Normal, 60, "物流部", 6.0),
-            "快递太慢了，催了好几次" => (Category::Problem, &[("物流|慢", "快递慢", neg, 0, 4)], Level::Medium, Urgency::Normal, 60, "物流部", 6.0),
-            "客服态度很差，问什么都不理" => (Category::Problem, &[("客服|差", "客服差", neg, 0, 6)], Level::Medium, Urgency::Urgent, 15, "客服部", 7.0),
-            "价格太贵了，性价比不高" => {
-                (Category::Problem, &[("价格|贵", "价格贵", neg, 0, 5), ("性价比|不高", "性价比不高", neg, 6, 11)], Level::Low, Urgency::Normal, 60, "客服部", 3.0)
+            "物流太慢了，等了一个星期才到" => {
+                (Category::Problem, &[("物流|慢", "物流慢", neg, 0, 5)], Level::Medium, Urgency::Normal, 60, "物流部", 6.0)
             }
+            "快递太慢了，催了好几次" => (Category::Problem, &[("物流|慢", "快递慢", neg, 0, 4)], Level::Medium, Urgency::Normal, 60, "物流部", 6.0),
+            "客服态度很差，问什么都不理" => {
+                (Category::Problem, &[("客服|差", "客服差", neg, 0, 6)], Level::Medium, Urgency::Urgent, 15, "客服部", 7.0)
+            }
+            "价格太贵了，性价比不高" => (
+                Category::Problem,
+                &[("价格|贵", "价格贵", neg, 0, 5), ("性价比|不高", "性价比不高", neg, 6, 11)],
+                Level::Low,
+                Urgency::Normal,
+                60,
+                "客服部",
+                3.0,
+            ),
             "屏幕碎了，收到就是坏的" => (Category::Problem, &[("屏幕|碎", "屏幕碎", neg, 0, 3)], Level::High, Urgency::Critical, 5, "售后部", 9.0),
             "房间很干净，服务很好" => {
                 (Category::Praise, &[("房间|干净", "房间干净", pos, 0, 5), ("服务|好", "服务好", pos, 6, 10)], Level::Low, Urgency::Normal, 1440, "客服部", 0.5)
@@ -192,7 +202,9 @@ fn single_item_report() {
     let input = write_jsonl(
         dir.path(),
         "one.jsonl",
-        &[json!({"id": "one-1", "text": "快递太慢了，催了好几次，电话13812345678也没人接", "customer_tier": "vip", "channel": "hotline", "created_at": "2024-05-02T09:30:00+08:00"})],
+        &[
+            json!({"id": "one-1", "text": "快递太慢了，催了好几次，电话13812345678也没人接", "customer_tier": "vip", "channel": "hotline", "created_at": "2024-05-02T09:30:00+08:00"}),
+        ],
     );
     let out = dir.path().join("out.jsonl");
     let report = dir.path().join("report.html");
@@ -451,7 +463,8 @@ fn synthetic(i: u64, groups: u64) -> (FeedbackRecord, Analysis) {
         }),
         assessment: None,
     };
-    let record = FeedbackRecord { id: Some(analysis.id.clone()), created_at: Some(format!("2024-{:02}-{:02} 10:00", 1 + i % 12, 1 + i % 28)), ..Default::default() };
+    let record =
+        FeedbackRecord { id: Some(analysis.id.clone()), created_at: Some(format!("2024-{:02}-{:02} 10:00", 1 + i % 12, 1 + i % 28)), ..Default::default() };
     (record, analysis)
 }
 

@@ -182,12 +182,8 @@ fn make_reports(work: &Path) -> (PathBuf, PathBuf) {
 
     // The previous period: fewer slow deliveries, no broken screens.
     let pipeline = Pipeline::embedded().unwrap();
-    let earlier: Vec<FeedbackRecord> = ["快递太慢了", "客服态度很差", "客服态度很差", "价格太贵了", "房间很干净，服务很好"]
-        .iter()
-        .cycle()
-        .take(20)
-        .map(|t| FeedbackRecord::new(*t))
-        .collect();
+    let earlier: Vec<FeedbackRecord> =
+        ["快递太慢了", "客服态度很差", "客服态度很差", "价格太贵了", "房间很干净，服务很好"].iter().cycle().take(20).map(|t| FeedbackRecord::new(*t)).collect();
     let mut prev = ReportBuilder::new();
     for (r, a) in earlier.iter().zip(pipeline.analyze_batch(&earlier)) {
         prev.add(r, &a.unwrap());
@@ -234,7 +230,11 @@ fn assert_static_offline(html: &str) {
         let mut rest = lower.as_str();
         while let Some(i) = rest.find(attr) {
             let value = rest[i + attr.len()..].trim_start_matches(['"', '\'', ' ']);
-            assert!(!value.starts_with("http:") && !value.starts_with("https:") && !value.starts_with("//"), "remote {attr} in the report: {}", &value[..value.len().min(80)]);
+            assert!(
+                !value.starts_with("http:") && !value.starts_with("https:") && !value.starts_with("//"),
+                "remote {attr} in the report: {}",
+                &value[..value.len().min(80)]
+            );
             rest = &rest[i + attr.len()..];
         }
     }
@@ -258,11 +258,21 @@ fn report_renders_in_headless_chromium_without_network() {
     assert!(dom.contains("<title>反馈分析报告 · Feedback analysis report</title>"), "no report DOM:\n{}", tail(dom));
     let charts = dom.matches("<svg class=\"chart\"").count();
     assert!(charts >= 6, "expected ≥ 6 charts (categories, volume, departments, urgency, levels, trend), found {charts}");
-    for label in ["分类占比 Category shares", "反馈量趋势", "各部门反馈量", "紧急程度 Items per urgency", "优先级 Items per priority level", "升降最多的分组"] {
+    for label in ["分类占比 Category shares", "反馈量趋势", "各部门反馈量", "紧急程度 Items per urgency", "优先级 Items per priority level", "升降最多的分组"]
+    {
         assert!(dom.contains(&format!("aria-label=\"{label}")), "chart {label} missing from the DOM");
     }
     assert!(dom.contains("<rect") || dom.contains("<polygon"), "charts have no shapes");
-    for table in ["class=\"groups\"", "class=\"queue\"", "class=\"departments\"", "class=\"urgency\"", "class=\"trend new\"", "class=\"trend rising\"", "class=\"trend falling\"", "class=\"reject-reasons\""] {
+    for table in [
+        "class=\"groups\"",
+        "class=\"queue\"",
+        "class=\"departments\"",
+        "class=\"urgency\"",
+        "class=\"trend new\"",
+        "class=\"trend rising\"",
+        "class=\"trend falling\"",
+        "class=\"reject-reasons\"",
+    ] {
         assert!(dom.contains(&format!("<table {table}")), "table {table} missing from the DOM");
     }
     assert!(dom.matches("<td class=\"rank\">").count() >= 10, "queue and group rows rendered");

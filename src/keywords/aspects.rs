@@ -120,9 +120,7 @@ impl KeywordExtractor {
     pub(super) fn forward_aspect(&self, units: &[Unit<'_>], m: &OpinionMatch, op_end: usize, ce: usize) -> Option<(usize, usize)> {
         let verbal = match m.found {
             Found::Pattern(_) => true,
-            Found::Lexicon(OpinionInfo { pol: Pol::Fixed(Polarity::Negative), .. }) => {
-                m.end - m.start > 1 || is_verb_tag(units[m.end - 1].tag)
-            }
+            Found::Lexicon(OpinionInfo { pol: Pol::Fixed(Polarity::Negative), .. }) => m.end - m.start > 1 || is_verb_tag(units[m.end - 1].tag),
             _ => false,
         };
         let mut j = op_end;

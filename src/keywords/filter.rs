@@ -47,7 +47,11 @@ impl FilterFile {
         if f.version != FILTER_VERSION {
             return Err(Error::ModelVersion { origin: origin.into(), found: f.version, expected: FILTER_VERSION });
         }
-        if f.layer.outputs.len() != 1 || f.layer.bias.len() != 1 || f.layer.features.len() != f.layer.weights.len() || f.layer.weights.iter().any(|w| w.len() != 1) {
+        if f.layer.outputs.len() != 1
+            || f.layer.bias.len() != 1
+            || f.layer.features.len() != f.layer.weights.len()
+            || f.layer.weights.iter().any(|w| w.len() != 1)
+        {
             return Err(err("the filter layer must have one output and one weight per feature".into()));
         }
         Ok(f)

@@ -226,10 +226,7 @@ impl Lexicon {
                 class_of_pattern.push(ci as u8);
             }
         }
-        let class_ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .map_err(|e| lex_err("keywords/aspects.toml", e.to_string()))?;
+        let class_ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns).map_err(|e| lex_err("keywords/aspects.toml", e.to_string()))?;
 
         // Opinions: context-dependent words first, then fixed ones; a word listed
         // with both polarities (and no context rule) is an error.
@@ -245,14 +242,11 @@ impl Lexicon {
                 if k == "default" {
                     default = Some(p);
                 } else {
-                    let c = class_index(k).ok_or_else(|| {
-                        lex_err("keywords/opinions.toml", format!("[context] {word}: unknown aspect class `{k}`"))
-                    })?;
+                    let c = class_index(k).ok_or_else(|| lex_err("keywords/opinions.toml", format!("[context] {word}: unknown aspect class `{k}`")))?;
                     by_class.push((c, p));
                 }
             }
-            let default = default
-                .ok_or_else(|| lex_err("keywords/opinions.toml", format!("[context] {word}: missing `default`")))?;
+            let default = default.ok_or_else(|| lex_err("keywords/opinions.toml", format!("[context] {word}: missing `default`")))?;
             opinions.insert(word.to_lowercase(), OpinionInfo { pol: Pol::Context(context.len() as u16), final_only: false });
             context.push(ContextRule { default, by_class });
         }
@@ -303,10 +297,8 @@ impl Lexicon {
         prefixes.dedup();
 
         let hyp: Vec<String> = m.hypothetical.iter().map(|w| w.to_lowercase()).collect();
-        let hypothetical_ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&hyp)
-            .map_err(|e| lex_err("keywords/modifiers.toml", e.to_string()))?;
+        let hypothetical_ac =
+            AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(&hyp).map_err(|e| lex_err("keywords/modifiers.toml", e.to_string()))?;
 
         let mut aspect_groups = FxHashMap::default();
         for (canon, members) in &s.aspects {

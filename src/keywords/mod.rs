@@ -37,8 +37,8 @@ use crate::error::Result;
 use crate::normalize::NormalizedText;
 use crate::segment::Token;
 
-pub use filter::{FilterFile, PhraseFilter, FILTER_FORMAT, FILTER_VERSION};
 use filter::ItemContext;
+pub use filter::{FilterFile, PhraseFilter, FILTER_FORMAT, FILTER_VERSION};
 use lexicon::{Lexicon, OpinionInfo, Pol};
 use topics::TopicModel;
 
@@ -372,11 +372,8 @@ impl KeywordExtractor {
         let units = self.units(s, tokens);
         let cands = self.candidates(s, &units);
         // Byte offset of each character of the original (and its end).
-        let orig_bytes: Vec<usize> = if cands.is_empty() {
-            Vec::new()
-        } else {
-            text.original.char_indices().map(|(b, _)| b).chain(std::iter::once(text.original.len())).collect()
-        };
+        let orig_bytes: Vec<usize> =
+            if cands.is_empty() { Vec::new() } else { text.original.char_indices().map(|(b, _)| b).chain(std::iter::once(text.original.len())).collect() };
         let mut proposals: Vec<Proposal> = Vec::with_capacity(cands.len());
         for candidate in cands {
             let keyword = self.keyword(text, &orig_bytes, &units, &candidate);
@@ -459,9 +456,7 @@ impl KeywordExtractor {
         let hyp_end = l.hypothetical_end(&s[units[cs].bs..units[ce - 1].be]).map(|e| units[cs].bs + e);
         let question = {
             let lastw = units[ce - 1].w;
-            lastw == "吗"
-                || lastw == "么"
-                || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
+            lastw == "吗" || lastw == "么" || (ce < units.len() && units[ce].w.contains('?') && (cs..ce).any(|k| units[k].w == "吗"))
         };
         // The aspect and end of the last opinion taken in this clause.
         let mut prev_opinion: Option<((usize, usize), usize, Polarity)> = None;
@@ -553,7 +548,12 @@ impl KeywordExtractor {
             }
             // 用起来很舒服: with no subject, "V起来" is the aspect.
             let mut v_qilai = None;
-            if b < k && b > cs && matches!(units[b].w, "起来" | "上去" | "上身") && (is_verb_tag(units[b - 1].tag) || units[b - 1].tag == "p") && !l.skip.contains(units[b - 1].w) {
+            if b < k
+                && b > cs
+                && matches!(units[b].w, "起来" | "上去" | "上身")
+                && (is_verb_tag(units[b - 1].tag) || units[b - 1].tag == "p")
+                && !l.skip.contains(units[b - 1].w)
+            {
                 // 小说读起来很压抑 judges the 小说; 用起来很舒服, the use.
                 v_qilai = Some(self.aspect_before(units, cs, b - 1).unwrap_or((b - 1, b + 1)));
             }
@@ -682,7 +682,8 @@ impl KeywordExtractor {
                     // or, for two opinions of one mind, modifiers alone (很脆很甜,
                     // 新鲜好吃: a list needs no link word, a contrast does).
                     let gap = &units[prev_end.min(m.start)..m.start];
-                    let modifiers_only = gap.iter().all(|u| l.links.contains(u.w) || l.degree.contains(u.w) || l.negators.contains(u.w) || u.w.trim().is_empty());
+                    let modifiers_only =
+                        gap.iter().all(|u| l.links.contains(u.w) || l.degree.contains(u.w) || l.negators.contains(u.w) || u.w.trim().is_empty());
                     let own_polarity = match m.found {
                         Found::Pattern(p) | Found::Lexicon(OpinionInfo { pol: Pol::Fixed(p), .. }) => Some(if negs % 2 == 1 { p.flip() } else { p }),
                         Found::Lexicon(_) => None,
@@ -703,7 +704,6 @@ impl KeywordExtractor {
                 continue;
             }
             *last = Some((aspect, clause_idx));
-
 
             // Polarity.
             let polarity = match m.found {
@@ -726,11 +726,26 @@ impl KeywordExtractor {
                 let polarity = match m.found {
                     Found::Lexicon(OpinionInfo { pol: Pol::Context(ix), .. }) if !excess => {
                         let p = l.context[ix as usize].polarity(l.aspect_class(&s[units[a.0].bs..units[a.1 - 1].be]));
-                        if negated { p.flip() } else { p }
+                        if negated {
+                            p.flip()
+                        } else {
+                            p
+                        }
                     }
                     _ => polarity,
                 };
-                out.push(Candidate { aspect: a, opinion: (op_start, op_end), core: (m.start, m.end), negated, polarity, layout, verb, derived: true, source: AspectSource::Coordinated, found: m.found });
+                out.push(Candidate {
+                    aspect: a,
+                    opinion: (op_start, op_end),
+                    core: (m.start, m.end),
+                    negated,
+                    polarity,
+                    layout,
+                    verb,
+                    derived: true,
+                    source: AspectSource::Coordinated,
+                    found: m.found,
+                });
             }
             out.push(Candidate {
                 aspect,

@@ -42,7 +42,13 @@ impl KeywordExtractor {
                 return None;
             }
             // 快到了, 多放点, 少给了: a one-character word before a verb is an adverb.
-            if n == 1 && w.chars().count() == 1 && end < ce && is_verb_tag(units[end].tag) && !matches!(units[end].w, "了" | "的" | "得" | "过") && matches!(w, "快" | "多" | "少" | "早" | "晚" | "好" | "难" | "慢" | "大" | "小" | "高" | "低") {
+            if n == 1
+                && w.chars().count() == 1
+                && end < ce
+                && is_verb_tag(units[end].tag)
+                && !matches!(units[end].w, "了" | "的" | "得" | "过")
+                && matches!(w, "快" | "多" | "少" | "早" | "晚" | "好" | "难" | "慢" | "大" | "小" | "高" | "低")
+            {
                 return None;
             }
             if n == 1 && (l.negators.contains(w) || l.aspects.contains(w) || is_noun_tag(units[i].tag)) {
@@ -73,7 +79,11 @@ impl KeywordExtractor {
             if let Pol::Fixed(p) = info.pol {
                 while end < ce {
                     match l.opinions.get(units[end].w) {
-                        Some(OpinionInfo { pol: Pol::Fixed(q), final_only: false }) if *q == p && !l.degree.contains(units[end].w) && !is_noun_tag(units[end].tag) => end += 1,
+                        Some(OpinionInfo { pol: Pol::Fixed(q), final_only: false })
+                            if *q == p && !l.degree.contains(units[end].w) && !is_noun_tag(units[end].tag) =>
+                        {
+                            end += 1
+                        }
                         _ => break,
                     }
                 }
@@ -85,7 +95,8 @@ impl KeywordExtractor {
             return Some(OpinionMatch { start: i, end: i + 2, found: Found::Pattern(Polarity::Negative), object: None });
         }
         // Omission: 没 + 给 (筷子); 没 + 缝好 / 没 + 洗干净 (a result not reached).
-        let unfinished = |u: &Unit<'_>| is_verb_tag(u.tag) && u.w.chars().count() >= 2 && ["好", "完", "对", "齐", "净", "全", "清", "到"].iter().any(|c| u.w.ends_with(c));
+        let unfinished =
+            |u: &Unit<'_>| is_verb_tag(u.tag) && u.w.chars().count() >= 2 && ["好", "完", "对", "齐", "净", "全", "清", "到"].iter().any(|c| u.w.ends_with(c));
         if l.omission_negators.contains(w) && i + 1 < ce && (l.give_verbs.contains(units[i + 1].w) || unfinished(&units[i + 1])) {
             return Some(OpinionMatch { start: i, end: i + 2, found: Found::Pattern(Polarity::Negative), object: None });
         }
@@ -96,12 +107,7 @@ impl KeywordExtractor {
                 j += 1;
             }
             if j < ce && j > i + 1 && l.money_nouns.contains(units[j].w) {
-                return Some(OpinionMatch {
-                    start: i,
-                    end: j,
-                    found: Found::Pattern(Polarity::Negative),
-                    object: Some((j, j + 1)),
-                });
+                return Some(OpinionMatch { start: i, end: j, found: Found::Pattern(Polarity::Negative), object: Some((j, j + 1)) });
             }
         }
         let _ = cs;

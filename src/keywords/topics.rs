@@ -34,11 +34,8 @@ impl TopicModel {
     }
 
     pub fn from_sources(topics: &str, idf: &str) -> Result<Self> {
-        let t: TopicsFile = toml::from_str(topics).map_err(|e| Error::Lexicon {
-            name: "keywords/topics.toml".into(),
-            line: 0,
-            reason: e.message().to_string(),
-        })?;
+        let t: TopicsFile =
+            toml::from_str(topics).map_err(|e| Error::Lexicon { name: "keywords/topics.toml".into(), line: 0, reason: e.message().to_string() })?;
         let mut table = HashMap::new();
         for (n, line) in idf.lines().enumerate() {
             let line = line.trim();
@@ -49,22 +46,14 @@ impl TopicModel {
             let (Some(w), Some(v)) = (it.next(), it.next()) else {
                 return Err(Error::Lexicon { name: "keywords/idf.tsv".into(), line: n + 1, reason: "expected `word<TAB>idf`".into() });
             };
-            let v: f32 = v.trim().parse().map_err(|_| Error::Lexicon {
-                name: "keywords/idf.tsv".into(),
-                line: n + 1,
-                reason: format!("not a number: `{v}`"),
-            })?;
+            let v: f32 =
+                v.trim().parse().map_err(|_| Error::Lexicon { name: "keywords/idf.tsv".into(), line: n + 1, reason: format!("not a number: `{v}`") })?;
             table.insert(w.to_string(), v);
         }
         let mut vals: Vec<f32> = table.values().copied().collect();
         vals.sort_by(|a, b| a.total_cmp(b));
         let default_idf = vals.get(vals.len() / 2).copied().unwrap_or(1.0);
-        Ok(TopicModel {
-            idf: table,
-            default_idf,
-            tags: t.tags.into_iter().collect(),
-            stopwords: t.stopwords.into_iter().collect(),
-        })
+        Ok(TopicModel { idf: table, default_idf, tags: t.tags.into_iter().collect(), stopwords: t.stopwords.into_iter().collect() })
     }
 
     /// The `k` best topic words of a token sequence, best first (ties: first seen).
@@ -85,10 +74,8 @@ impl TopicModel {
                 None => seen.push((w, 1, pos)),
             }
         }
-        let mut scored: Vec<(f32, usize, &str)> = seen
-            .into_iter()
-            .map(|(w, tf, pos)| (tf as f32 * self.idf.get(w).copied().unwrap_or(self.default_idf), pos, w))
-            .collect();
+        let mut scored: Vec<(f32, usize, &str)> =
+            seen.into_iter().map(|(w, tf, pos)| (tf as f32 * self.idf.get(w).copied().unwrap_or(self.default_idf), pos, w)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.into_iter().take(k).map(|(_, _, w)| w.to_string()).collect()
     }

@@ -4,19 +4,11 @@
 use super::*;
 
 impl KeywordExtractor {
-
     pub(super) fn units<'a>(&self, s: &'a str, tokens: &[Token<'a>]) -> Vec<Unit<'a>> {
         let mut out = Vec::with_capacity(tokens.len() + 8);
         for t in tokens {
-            let u = Unit {
-                w: t.word,
-                tag: t.tag,
-                start: t.start,
-                end: t.end,
-                bs: t.byte_start,
-                be: t.byte_end,
-                brk: t.is_clause_break() && t.is_punctuation(),
-            };
+            let u =
+                Unit { w: t.word, tag: t.tag, start: t.start, end: t.end, bs: t.byte_start, be: t.byte_end, brk: t.is_clause_break() && t.is_punctuation() };
             // 价格比 + 出租车便宜: a known aspect glued to 比.
             if let Some(head) = t.word.strip_suffix('比') {
                 if !head.is_empty() && self.lex.aspects.contains(head) {
@@ -102,7 +94,11 @@ impl KeywordExtractor {
             let piece = &w[a..b];
             let len = piece.chars().count();
             let tag = if a == op_at {
-                if is_verb_tag(u.tag) { u.tag } else { "a" }
+                if is_verb_tag(u.tag) {
+                    u.tag
+                } else {
+                    "a"
+                }
             } else if piece == "得" {
                 "ud"
             } else if a > op_at {

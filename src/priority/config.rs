@@ -507,11 +507,7 @@ impl<'a> Reader<'a> {
 
     fn urgency_config(&self, u: &Table) -> Result<UrgencyConfig> {
         let p = "urgency";
-        self.check_keys(
-            u,
-            p,
-            &["escalate_value_at_least", "escalate_scope_at_least", "cue_urgency", "cue_terms", "minutes", "category_minutes"],
-        )?;
+        self.check_keys(u, p, &["escalate_value_at_least", "escalate_scope_at_least", "cue_urgency", "cue_terms", "minutes", "category_minutes"])?;
         let mt = self.table(u, "minutes", p)?;
         self.check_keys(mt, "urgency.minutes", &["normal", "urgent", "critical"])?;
         let mut minutes = [0u32; 3];
@@ -592,9 +588,7 @@ impl<'a> Reader<'a> {
             };
             out.push(Issue {
                 label: self.opt_str(t, "label", &path)?.unwrap_or(&key).to_string(),
-                severity: self
-                    .opt_num_where(t, "severity", &path, |v| (0.0..=100.0).contains(&v), "must be in 0..=100")?
-                    .unwrap_or(ty.severity),
+                severity: self.opt_num_where(t, "severity", &path, |v| (0.0..=100.0).contains(&v), "must be in 0..=100")?.unwrap_or(ty.severity),
                 cost: self.opt_num_where(t, "cost", &path, |v| v > 0.0, "must be > 0")?.unwrap_or(ty.cost),
                 key,
                 kind,

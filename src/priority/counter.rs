@@ -134,9 +134,7 @@ impl IssueCounter {
     /// Reports of `key` within the window ending at `at`.
     pub fn count_at(&self, key: &str, at: Instant) -> u32 {
         let shard = Self::lock(self.shard(key));
-        shard.get(key).map_or(0, |events| {
-            events.iter().filter(|&&t| t <= at && at.saturating_duration_since(t) < self.window).count() as u32
-        })
+        shard.get(key).map_or(0, |events| events.iter().filter(|&&t| t <= at && at.saturating_duration_since(t) < self.window).count() as u32)
     }
 
     /// Drops reports older than the window and issues with none left.
@@ -171,8 +169,7 @@ impl Pipeline {
     /// As [`Pipeline::analyze_with_counter`], with the report's arrival time given.
     pub fn analyze_with_counter_at(&self, record: &FeedbackRecord, counter: &IssueCounter, at: Instant) -> Result<Analysis> {
         let mut analysis = self.analyze_unscored(record, "")?;
-        let scope =
-            analysis.assessment.as_ref().and_then(|s| s.issue_key.as_deref()).map_or(1, |key| counter.observe_at(key, at));
+        let scope = analysis.assessment.as_ref().and_then(|s| s.issue_key.as_deref()).map_or(1, |key| counter.observe_at(key, at));
         self.finish(&mut analysis, scope);
         Ok(analysis)
     }

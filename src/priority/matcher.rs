@@ -133,11 +133,8 @@ impl Lexicon {
             return out;
         }
         if any_exclude {
-            let spans: Vec<(u32, u32)> =
-                hits.iter().filter(|h| self.atom_excludes[h.atom as usize]).map(|h| (h.start, h.end)).collect();
-            hits.retain(|h| {
-                !self.atom_excludes[h.atom as usize] && !spans.iter().any(|&(s, e)| s <= h.start && h.end <= e)
-            });
+            let spans: Vec<(u32, u32)> = hits.iter().filter(|h| self.atom_excludes[h.atom as usize]).map(|h| (h.start, h.end)).collect();
+            hits.retain(|h| !self.atom_excludes[h.atom as usize] && !spans.iter().any(|&(s, e)| s <= h.start && h.end <= e));
         }
         for h in &hits {
             for &(t, p) in &self.atom_refs[h.atom as usize] {
@@ -208,8 +205,5 @@ impl Lexicon {
 }
 
 fn is_clause_break(c: char) -> bool {
-    matches!(
-        c,
-        ',' | '.' | '!' | '?' | ';' | ':' | '~' | '、' | '。' | '…' | '，' | '！' | '？' | '；' | '：' | '\n' | ' ' | '　'
-    )
+    matches!(c, ',' | '.' | '!' | '?' | ';' | ':' | '~' | '、' | '。' | '…' | '，' | '！' | '？' | '；' | '：' | '\n' | ' ' | '　')
 }

@@ -214,9 +214,11 @@ impl PriorityScorer {
     /// Customer value from tier and spend, with reasons when it moves the score.
     fn value(&self, input: &PriorityInput<'_>, reasons: &mut Vec<String>) -> f64 {
         let v = &self.cfg.value;
-        let tier = input.customer_tier.map(str::trim).filter(|t| !t.is_empty()).and_then(|t| {
-            v.tiers.iter().find(|(name, _)| name.eq_ignore_ascii_case(t) || name == t).map(|&(_, m)| (t, m))
-        });
+        let tier = input
+            .customer_tier
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .and_then(|t| v.tiers.iter().find(|(name, _)| name.eq_ignore_ascii_case(t) || name == t).map(|&(_, m)| (t, m)));
         let spend = input.customer_value.filter(|s| s.is_finite() && *s >= 0.0).map(|s| {
             let f = 1.0 + v.spend_weight * (s.max(1.0) / v.spend_neutral).log10();
             (s, f.clamp(v.spend_min, v.spend_max))
@@ -304,21 +306,12 @@ impl PriorityScorer {
             urgency = urgency.escalated();
         }
         let minutes = match (urgency, a.complaint) {
-            (Urgency::Normal, false) => {
-                cfg.urgency.category_minutes[a.category.index()].unwrap_or(cfg.urgency.minutes[0])
-            }
+            (Urgency::Normal, false) => cfg.urgency.category_minutes[a.category.index()].unwrap_or(cfg.urgency.minutes[0]),
             (u, _) => cfg.urgency.minutes[u.rank()],
         };
 
         Triage {
-            priority: Priority {
-                score: round3(score),
-                level,
-                impact: round3(impact),
-                value: a.value,
-                cost: a.cost,
-                reasons,
-            },
+            priority: Priority { score: round3(score), level, impact: round3(impact), value: a.value, cost: a.cost, reasons },
             urgency,
             urgency_zh: urgency.zh().to_string(),
             respond_within_minutes: minutes,

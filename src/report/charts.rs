@@ -36,7 +36,20 @@ fn bold<'a>(px: f64, color: &'a RGBColor, h: HPos) -> TextStyle<'a> {
 
 /// Rough rendered width of `s` at `px`: CJK characters are square, Latin about half.
 pub fn text_width(s: &str, px: f64) -> f64 {
-    s.chars().map(|c| if c.is_ascii() { if c.is_ascii_uppercase() { 0.66 } else { 0.55 } } else { 1.0 }).sum::<f64>() * px
+    s.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                if c.is_ascii_uppercase() {
+                    0.66
+                } else {
+                    0.55
+                }
+            } else {
+                1.0
+            }
+        })
+        .sum::<f64>()
+        * px
 }
 
 /// Shortens `s` to about `max_px` of width, with an ellipsis.

@@ -311,11 +311,7 @@ impl ReportBuilder {
         self.urgency[urgency_index(t.urgency)] += 1;
         self.levels[level_index(t.priority.level)] += 1;
         let dept = if t.department.trim().is_empty() { "未指定".to_string() } else { t.department.clone() };
-        let key = if self.departments.contains_key(&dept) || self.departments.len() < self.opts.max_departments {
-            dept
-        } else {
-            "其他".to_string()
-        };
+        let key = if self.departments.contains_key(&dept) || self.departments.len() < self.opts.max_departments { dept } else { "其他".to_string() };
         let d = self.departments.entry(key).or_insert([0; 4]);
         d[urgency_index(t.urgency)] += 1;
         if t.priority.level == Level::High {
@@ -363,7 +359,9 @@ impl ReportBuilder {
             }
             let notes = match groups.get_mut(kw.group.as_str()) {
                 Some(n) => n,
-                None => groups.entry(kw.group.clone()).or_insert_with(|| GroupNotes { phrase: kw.text.clone(), positive: 0, negative: 0, examples: Vec::new() }),
+                None => {
+                    groups.entry(kw.group.clone()).or_insert_with(|| GroupNotes { phrase: kw.text.clone(), positive: 0, negative: 0, examples: Vec::new() })
+                }
             };
             match kw.polarity {
                 Polarity::Positive => notes.positive += 1,
@@ -534,7 +532,13 @@ impl ReportBuilder {
                 .iter()
                 .map(|&l| {
                     let n = self.levels[level_index(l)];
-                    charts::Bar { zh: format!("{}优先级", l.zh()), en: l.as_str().into(), value: n, color: level_color(l), note: format!("{:.1}%", pct(n, triaged)) }
+                    charts::Bar {
+                        zh: format!("{}优先级", l.zh()),
+                        en: l.as_str().into(),
+                        value: n,
+                        color: level_color(l),
+                        note: format!("{:.1}%", pct(n, triaged)),
+                    }
                 })
                 .collect::<Vec<_>>(),
         )?;
@@ -661,7 +665,14 @@ impl ReportBuilder {
             },
             period,
             categories,
-            charts: ChartsView { categories: category_chart, urgency: urgency_chart, levels: level_chart, departments: department_chart, volume: volume_chart, trend: trend.chart.clone() },
+            charts: ChartsView {
+                categories: category_chart,
+                urgency: urgency_chart,
+                levels: level_chart,
+                departments: department_chart,
+                volume: volume_chart,
+                trend: trend.chart.clone(),
+            },
             problem,
             suggestion,
             other_groups,
@@ -695,15 +706,7 @@ impl ReportBuilder {
     }
 
     fn group_table(&self, summary: &Summary, c: Category, negative_only: bool) -> GroupTable {
-        let empty = CategorySummary {
-            items: 0,
-            items_with_keywords: 0,
-            phrases: 0,
-            groups_tracked: 0,
-            evicted: 0,
-            top: Vec::new(),
-            counts: BTreeMap::new(),
-        };
+        let empty = CategorySummary { items: 0, items_with_keywords: 0, phrases: 0, groups_tracked: 0, evicted: 0, top: Vec::new(), counts: BTreeMap::new() };
         let cs = summary.categories.get(&c).unwrap_or(&empty);
         let notes = self.notes.get(&c);
         let max = cs.top.first().map_or(1, |g| g.count).max(1);
@@ -807,7 +810,13 @@ impl ReportBuilder {
             .map(|r| charts::Change {
                 label: format!("{}·{}", r.category_zh, r.phrase),
                 change: r.delta * 100.0,
-                color: if r.spike { charts::SPIKE } else if r.delta > 0.0 { charts::RISE } else { charts::FALL },
+                color: if r.spike {
+                    charts::SPIKE
+                } else if r.delta > 0.0 {
+                    charts::RISE
+                } else {
+                    charts::FALL
+                },
                 note: format!("{} pp（{} → {}）", r.change_pp, r.before, r.now),
             })
             .collect();
@@ -823,7 +832,9 @@ impl ReportBuilder {
             new_total,
             spikes,
             tables: vec![
-                TrendTable { zh: "新出现的分组", en: "New groups (absent before)", class: "new", empty: "没有新出现的分组。No new groups.", rows: new_groups },
+                TrendTable {
+                    zh: "新出现的分组", en: "New groups (absent before)", class: "new", empty: "没有新出现的分组。No new groups.", rows: new_groups
+                },
                 TrendTable { zh: "上升最多", en: "Rose most", class: "rising", empty: "没有上升的分组。No group rose.", rows: rising },
                 TrendTable { zh: "下降最多", en: "Fell most", class: "falling", empty: "没有下降的分组。No group fell.", rows: falling },
             ],
@@ -888,9 +899,8 @@ fn parse_analysed(line: &str) -> std::result::Result<(FeedbackRecord, Analysis),
 /// Reads a summary written by an earlier run (`Summary` as JSON).
 pub fn load_summary(path: &Path) -> Result<Summary> {
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-    serde_json::from_str(&text).map_err(|e| {
-        io_error(path, std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not a feedback summary (JSON of summary::Summary): {e}")))
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| io_error(path, std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not a feedback summary (JSON of summary::Summary): {e}"))))
 }
 
 /// `triage report`: the page for an earlier run's output (and rejects).
