@@ -156,8 +156,9 @@ struct LabelledData {
     /// Labelled items in LABELING.md's JSONL format (repeatable).
     #[arg(long, default_values = ["../shared/data/gold/train.jsonl", "data/train/written.jsonl"])]
     gold: Vec<PathBuf>,
-    /// Row-referenced hand labels of corpus rows (repeatable).
-    #[arg(long, default_values = ["data/labels/shop_a.jsonl", "data/labels/shop_b.jsonl", "data/labels/hotel.jsonl", "data/labels/atec.jsonl", "data/labels/reviews_suggest.jsonl", "data/labels/reviews_contrast.jsonl", "data/labels/atec_wish.jsonl"])]
+    /// Row-referenced hand labels of corpus rows (repeatable): files, or folders
+    /// whose `*.jsonl` files are read in name order (the order fixes the folds).
+    #[arg(long, default_values = ["data/labels"])]
     labels: Vec<PathBuf>,
     /// Folder of the shared corpora (sentiment reviews, ATEC questions).
     #[arg(long, default_value = "../shared/data/corpora")]
@@ -345,7 +346,8 @@ fn load_labelled(d: &LabelledData) -> Result<Loaded, Error> {
             eprintln!("triage: skipping missing {}", p.display());
         }
     }
-    for p in &d.labels {
+    for p in label_files(&d.labels)? {
+        let p = &p;
         if p.exists() {
             let loaded = train::load_label_refs(p, &corpora)?;
             sources.push(format!("{} ({} row labels)", p.display(), loaded.len()));
@@ -360,6 +362,26 @@ fn load_labelled(d: &LabelledData) -> Result<Loaded, Error> {
         eprintln!("triage: {} labelled items excluded as held-out", before - items.len());
     }
     Ok(Loaded { items, exclude, corpora, sources })
+}
+
+/// The label files named by `--labels`: a folder stands for its `*.jsonl`
+/// files in name order, so a new label file needs no code change.
+fn label_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::Io { path: p.clone(), source: e })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
 }
 
 fn train_phrases_cmd(a: TrainPhrasesArgs) -> Result<ExitCode, Error> {
