@@ -425,7 +425,7 @@ impl KeywordExtractor {
         while cs < units.len() {
             // Clause [cs, ce).
             let mut ce = cs;
-            while ce < units.len() && !(units[ce].brk && !self.soft_space(units, cs, ce)) {
+            while ce < units.len() && (!units[ce].brk || self.soft_space(units, cs, ce)) {
                 ce += 1;
             }
             if ce > cs {
