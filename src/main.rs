@@ -421,8 +421,15 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         taken.extend(items.iter().map(|g| g.text.trim().to_string()));
         items.extend(train::weak_items(&sentiment, a.weak, &taken));
     }
-    let mut opts =
-        TrainOptions { items, sentiment, category_alpha: a.alpha, suggestion_weight: a.suggestion_weight, min_df: a.min_df, tune_thresholds: a.tune_thresholds, ..TrainOptions::default() };
+    let mut opts = TrainOptions {
+        items,
+        sentiment,
+        category_alpha: a.alpha,
+        suggestion_weight: a.suggestion_weight,
+        min_df: a.min_df,
+        tune_thresholds: a.tune_thresholds,
+        ..TrainOptions::default()
+    };
     opts.provenance.command = std::env::args().collect::<Vec<_>>().join(" ");
     opts.provenance.sources = sources;
     let sentiment_layer = match &a.reuse_sentiment {
