@@ -61,26 +61,20 @@ fn main() {
         };
         let gold: Vec<GoldItem> = held.iter().map(|g| (*g).clone()).collect();
         let (r, f) = (predict(&rules), predict(&filtered));
-        let (er, ef) = (evaluate(&gold, &r), evaluate(&gold, &f));
-        println!(
-            "{domain:32} pairs {:3}  patterns P {:.3} R {:.3} F1 {:.3}  filtered P {:.3} R {:.3} F1 {:.3}",
-            gold.iter().map(|g| g.opinions.len()).sum::<usize>(),
-            er.opinion_precision,
-            er.opinion_recall,
-            er.opinion_f1,
-            ef.opinion_precision,
-            ef.opinion_recall,
-            ef.opinion_f1
-        );
+        print_row(domain, &gold, &r, &f);
         all_gold.extend(gold);
         all_rules.extend(r);
         all_filtered.extend(f);
     }
-    let (er, ef) = (evaluate(&all_gold, &all_rules), evaluate(&all_gold, &all_filtered));
+    print_row("all, each domain held out", &all_gold, &all_rules, &all_filtered);
+}
+
+/// One line: the pairs of `gold`, then opinion-pair P/R/F1 of the patterns and of the filter.
+fn print_row(label: &str, gold: &[GoldItem], patterns: &[Prediction], filtered: &[Prediction]) {
+    let (er, ef) = (evaluate(gold, patterns), evaluate(gold, filtered));
     println!(
-        "{:32} pairs {:3}  patterns P {:.3} R {:.3} F1 {:.3}  filtered P {:.3} R {:.3} F1 {:.3}",
-        "all, each domain held out",
-        all_gold.iter().map(|g| g.opinions.len()).sum::<usize>(),
+        "{label:32} pairs {:3}  patterns P {:.3} R {:.3} F1 {:.3}  filtered P {:.3} R {:.3} F1 {:.3}",
+        gold.iter().map(|g| g.opinions.len()).sum::<usize>(),
         er.opinion_precision,
         er.opinion_recall,
         er.opinion_f1,

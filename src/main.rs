@@ -350,8 +350,7 @@ fn load_labelled(d: &LabelledData) -> Result<Loaded, Error> {
             eprintln!("triage: skipping missing {}", p.display());
         }
     }
-    for p in label_files(&d.labels)? {
-        let p = &p;
+    for p in &label_files(&d.labels)? {
         if p.exists() {
             let loaded = train::load_label_refs(p, &corpora)?;
             sources.push(format!("{} ({} row labels)", p.display(), loaded.len()));

@@ -122,30 +122,25 @@ pub struct ProposalExample {
 /// filter has scored them: the most probable, ties by position.
 #[doc(hidden)]
 pub fn most_probable(probs: &[f32], max: usize) -> Vec<bool> {
-    if probs.len() <= max {
-        return vec![true; probs.len()];
-    }
-    let mut order: Vec<usize> = (0..probs.len()).collect();
-    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-    let mut keep = vec![false; probs.len()];
-    for &i in order.iter().take(max) {
-        keep[i] = true;
-    }
-    keep
+    keep_first(probs.len(), max, |&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)))
 }
 
 /// Which of a list of phrases (in text order) the cap of `max` keeps without
 /// a filter: the lowest `keys` first, ties by position; the kept ones stay in text order.
 #[doc(hidden)]
 pub fn keep_mask(keys: &[(bool, bool)], max: usize) -> Vec<bool> {
-    if keys.len() <= max {
-        return vec![true; keys.len()];
-    }
-    let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by_key(|&i| (keys[i], i));
-    let mut keep = vec![false; keys.len()];
-    for &i in order.iter().take(max) {
-        keep[i] = true;
+    keep_first(keys.len(), max, |&a, &b| (keys[a], a).cmp(&(keys[b], b)))
+}
+
+/// A mask over `len` items keeping the first `max` in the order `cmp` gives.
+fn keep_first(len: usize, max: usize, cmp: impl FnMut(&usize, &usize) -> std::cmp::Ordering) -> Vec<bool> {
+    let mut keep = vec![len <= max; len];
+    if len > max {
+        let mut order: Vec<usize> = (0..len).collect();
+        order.sort_by(cmp);
+        for &i in order.iter().take(max) {
+            keep[i] = true;
+        }
     }
     keep
 }
@@ -721,6 +716,18 @@ impl KeywordExtractor {
             let negated = negs % 2 == 1;
             let polarity = if negated { polarity.flip() } else { polarity };
             prev_opinion = Some((aspect, op_end, polarity));
+            let phrase = Candidate {
+                aspect,
+                opinion: (op_start, op_end),
+                core: (m.start, m.end),
+                negated,
+                polarity,
+                layout,
+                verb,
+                derived: inherited,
+                source,
+                found: m.found,
+            };
             // Coordinated aspects come first, in text order.
             for &a in coordinated.iter().rev() {
                 let polarity = match m.found {
@@ -734,31 +741,9 @@ impl KeywordExtractor {
                     }
                     _ => polarity,
                 };
-                out.push(Candidate {
-                    aspect: a,
-                    opinion: (op_start, op_end),
-                    core: (m.start, m.end),
-                    negated,
-                    polarity,
-                    layout,
-                    verb,
-                    derived: true,
-                    source: AspectSource::Coordinated,
-                    found: m.found,
-                });
+                out.push(Candidate { aspect: a, polarity, derived: true, source: AspectSource::Coordinated, ..phrase.clone() });
             }
-            out.push(Candidate {
-                aspect,
-                opinion: (op_start, op_end),
-                core: (m.start, m.end),
-                negated,
-                polarity,
-                layout,
-                verb,
-                derived: inherited,
-                source,
-                found: m.found,
-            });
+            out.push(phrase);
         }
     }
 
