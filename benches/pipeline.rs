@@ -13,14 +13,14 @@ fn stages(c: &mut Criterion) {
     let p = Pipeline::embedded().expect("embedded pipeline");
     let norm = p.normalizer().normalize(REVIEW);
     let tokens = p.segmenter().segment(&norm.text);
-    let class = p.classifier().classify(&norm.text, &tokens);
+    let (keywords, judgements) = p.keywords().extract_with_judgements(&norm, &tokens);
+    let class = p.classifier().classify(&norm.text, &tokens, &judgements);
 
     c.bench_function("floor: jieba cut (no tags)", |b| b.iter(|| black_box(p.segmenter().jieba().cut(black_box(REVIEW), true).len())));
     c.bench_function("normalise", |b| b.iter(|| black_box(p.normalizer().normalize(black_box(REVIEW)))));
     c.bench_function("segment (jieba tag)", |b| b.iter(|| black_box(p.segmenter().segment(black_box(&norm.text)).len())));
-    c.bench_function("features + classify", |b| b.iter(|| black_box(p.classifier().classify(&norm.text, &tokens))));
-    c.bench_function("keywords", |b| b.iter(|| black_box(p.keywords().extract(&norm, &tokens))));
-    let keywords = p.keywords().extract(&norm, &tokens);
+    c.bench_function("features + classify", |b| b.iter(|| black_box(p.classifier().classify(&norm.text, &tokens, &judgements))));
+    c.bench_function("keywords", |b| b.iter(|| black_box(p.keywords().extract_with_judgements(&norm, &tokens))));
     c.bench_function("priority assess", |b| {
         b.iter(|| {
             black_box(p.priority().assess(&PriorityInput {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use feedback_triage::classify::SENTIMENT_FEATURES;
+use feedback_triage::classify::{JUDGEMENT_FEATURES, SENTIMENT_FEATURES};
 use feedback_triage::features::{feature_key, feature_names, Span};
 use feedback_triage::model::ModelFile;
 use feedback_triage::resources::DEFAULT_MODEL;
@@ -22,13 +22,14 @@ fn main() {
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let norm = pipeline.normalizer().normalize(&line);
         let tokens = pipeline.segmenter().segment(&norm.text);
-        let x = classifier.features(&norm.text, &tokens);
+        let judgements = pipeline.keywords().judgements(&norm, &tokens);
+        let x = classifier.features(&norm.text, &tokens, &judgements);
         let values: HashMap<u64, f32> = x.iter().copied().collect();
         let (presence, _) = classifier.head_probabilities(&x);
         let ranges = clauses(&tokens);
         let cb = clause_byte_ranges(&tokens, &ranges);
         let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
-        names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
+        names.extend(SENTIMENT_FEATURES.iter().chain(&JUDGEMENT_FEATURES).map(|s| s.to_string()));
         names.sort();
         names.dedup();
         let mut parts: Vec<(f32, String)> = names.iter().filter_map(|n| Some((values.get(&feature_key(n))? * weights.get(n.as_str())?, n.clone()))).collect();

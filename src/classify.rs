@@ -12,6 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::category::Category;
 use crate::features::{feature_key, CueHit, FeatureExtractor, Span, SparseVec};
+use crate::keywords::{Judgement, Polarity};
 use crate::model::{LayerFile, ModelFile};
 use crate::segment::{clause_byte_ranges, clauses, Token};
 
@@ -122,6 +123,10 @@ pub const SENTIMENT_FEATURES: [&str; 11] = [
     "clause:question_with_failure",
 ];
 
+/// Names of the features read from the keyword rules' judgements.
+pub const JUDGEMENT_FEATURES: [&str; 10] =
+    ["kw:none", "kw:pos", "kw:pos2", "kw:neg", "kw:neg2", "kw:neg_only", "kw:mixed", "kw:neg_after_pos", "kw:neg_hard", "kw:neg_known"];
+
 /// Cue classes the clause structure reads, resolved once at construction.
 #[derive(Debug, Clone, Copy)]
 struct ClauseCues {
@@ -185,8 +190,9 @@ impl Classifier {
         out[0]
     }
 
-    /// The full feature vector of a text (deduplicated, binary lexical features).
-    pub fn features(&self, text: &str, tokens: &[Token<'_>]) -> SparseVec {
+    /// The full feature vector of a text (deduplicated, binary lexical features),
+    /// given the judgements the keyword rules found in it.
+    pub fn features(&self, text: &str, tokens: &[Token<'_>], judgements: &[Judgement]) -> SparseVec {
         let ranges = clauses(tokens);
         let clause_bytes = clause_byte_ranges(tokens, &ranges);
         let mut x = Vec::with_capacity(tokens.len() * 4 + text.len());
@@ -195,6 +201,7 @@ impl Classifier {
         let clause_sentiment: Vec<f32> = ranges.iter().map(|r| self.sentiment(&tokens[r.clone()])).collect();
         push_sentiment_features(&mut x, self.sentiment(tokens), &clause_sentiment);
         self.push_clause_structure(&mut x, &hits, &clause_bytes, &clause_sentiment);
+        push_judgement_features(&mut x, judgements);
         dedup(&mut x);
         x
     }
@@ -249,9 +256,9 @@ impl Classifier {
         (primary, primary_prob[primary.index()], primary_prob, labels)
     }
 
-    /// Classifies a normalised text given its tokens.
-    pub fn classify(&self, text: &str, tokens: &[Token<'_>]) -> Classification {
-        let x = self.features(text, tokens);
+    /// Classifies a normalised text given its tokens and the keyword rules' judgements.
+    pub fn classify(&self, text: &str, tokens: &[Token<'_>], judgements: &[Judgement]) -> Classification {
+        let x = self.features(text, tokens, judgements);
         let (category, confidence, probabilities, labels) = self.classify_features(&x);
         Classification { category, confidence, probabilities, labels }
     }
@@ -305,6 +312,34 @@ impl Classifier {
     }
 }
 
+/// Judgement features: whether the item judges anything negatively in a plain
+/// clause, how often, and whether a complaint follows praise (the 就是 pattern
+/// of LABELING.md rule 10), or only softened remarks (房间略小).
+fn push_judgement_features(x: &mut SparseVec, judgements: &[Judgement]) {
+    let neg = judgements.iter().filter(|j| j.polarity == Polarity::Negative).count();
+    let pos = judgements.len() - neg;
+    let first_pos = judgements.iter().position(|j| j.polarity == Polarity::Positive);
+    let neg_after_pos = first_pos.is_some_and(|p| judgements[p..].iter().any(|j| j.polarity == Polarity::Negative));
+    let negative = |f: fn(&Judgement) -> bool| judgements.iter().any(|j| j.polarity == Polarity::Negative && f(j));
+    let flags = [
+        judgements.is_empty(),
+        pos >= 1,
+        pos >= 2,
+        neg >= 1,
+        neg >= 2,
+        neg >= 1 && pos == 0,
+        neg >= 1 && pos >= 1,
+        neg_after_pos,
+        negative(|j| !j.softened),
+        negative(|j| j.known_aspect),
+    ];
+    for (name, on) in JUDGEMENT_FEATURES.iter().zip(flags) {
+        if on {
+            x.push((feature_key(name), 1.0));
+        }
+    }
+}
+
 fn push_sentiment_features(x: &mut SparseVec, whole: f32, clause: &[f32]) {
     let squash = |v: f32| (v / 4.0).clamp(-1.5, 1.5);
     let min = clause.iter().copied().fold(whole, f32::min);
@@ -350,4 +385,27 @@ fn argmax(p: &[f32; 4]) -> Category {
         }
     }
     Category::ALL[best]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judgement_names(js: &[Judgement]) -> Vec<&'static str> {
+        let mut x = SparseVec::new();
+        push_judgement_features(&mut x, js);
+        JUDGEMENT_FEATURES.iter().copied().filter(|n| x.iter().any(|(k, _)| *k == feature_key(n))).collect()
+    }
+
+    #[test]
+    fn judgement_features_read_order_and_softening() {
+        let j = |polarity, softened| Judgement { polarity, known_aspect: true, softened, derived: false };
+        let (pos, neg) = (Polarity::Positive, Polarity::Negative);
+        assert_eq!(judgement_names(&[]), ["kw:none"]);
+        // 房间很好，就是早餐太差: a complaint after praise.
+        assert_eq!(judgement_names(&[j(pos, false), j(neg, false)]), ["kw:pos", "kw:neg", "kw:mixed", "kw:neg_after_pos", "kw:neg_hard", "kw:neg_known"]);
+        // 房间略小，但很温馨: a softened remark before praise.
+        assert_eq!(judgement_names(&[j(neg, true), j(pos, false)]), ["kw:pos", "kw:neg", "kw:mixed", "kw:neg_known"]);
+        assert_eq!(judgement_names(&[j(neg, false), j(neg, false)]), ["kw:neg", "kw:neg2", "kw:neg_only", "kw:neg_hard", "kw:neg_known"]);
+    }
 }

@@ -1,5 +1,7 @@
 //! The pipeline: normalise → segment → features → classify → keywords → priority,
-//! each stage a module with one job, composed here.
+//! each stage a module with one job, composed here. The keyword rules run before
+//! the classifier reads features: their judgements (a plain complaint, praise)
+//! are features too, and one pass of the rules serves both.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -128,8 +130,8 @@ impl Pipeline {
             return Err(Error::EmptyText);
         }
         let tokens = self.segmenter.segment(&norm.text);
-        let c = self.classifier.classify(&norm.text, &tokens);
-        let keywords = self.keywords.extract(&norm, &tokens);
+        let (keywords, judgements) = self.keywords.extract_with_judgements(&norm, &tokens);
+        let c = self.classifier.classify(&norm.text, &tokens, &judgements);
         let topics = if keywords.is_empty() { self.keywords.topics(&norm, &tokens) } else { Vec::new() };
         let assessment = self.priority.assess(&PriorityInput {
             category: c.category,

@@ -16,9 +16,10 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::category::Category;
-use crate::classify::{Classifier, SENTIMENT_FEATURES};
+use crate::classify::{Classifier, JUDGEMENT_FEATURES, SENTIMENT_FEATURES};
 use crate::error::{Error, Result};
 use crate::features::{feature_key, feature_names, FeatureExtractor, Span, SparseVec};
+use crate::keywords::KeywordExtractor;
 use crate::model::{LayerFile, ModelFile, Provenance, FORMAT, VERSION};
 use crate::normalize::Normalizer;
 use crate::segment::{clause_byte_ranges, clauses, Segmenter};
@@ -238,11 +239,19 @@ pub fn exclude_texts<T>(items: Vec<T>, text: impl Fn(&T) -> &str, exclude: &Hash
 struct Tools {
     normalizer: Normalizer,
     segmenter: Segmenter,
+    /// The keyword rules, without the filter (see `keywords::Judgement`).
+    keywords: KeywordExtractor,
+}
+
+impl Tools {
+    fn embedded() -> Result<Self> {
+        Ok(Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()?, keywords: KeywordExtractor::embedded()?.with_filter(None) })
+    }
 }
 
 /// Trains a model: the sentiment layer (or `reuse_sentiment`), then the category layer.
 pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<ModelFile> {
-    let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
+    let tools = Tools::embedded()?;
     let sentiment = match reuse_sentiment {
         Some(layer) => layer,
         None => train_sentiment(&tools, opts)?,
@@ -340,7 +349,7 @@ fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Resu
 /// honest way to tune: the dev set is for reporting only). Returns the gold and
 /// predicted category of every item, in item order.
 pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<OutOfFold>> {
-    let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
+    let tools = Tools::embedded()?;
     let prepared = prepare(&tools, sentiment, &opts.items)?;
     let mut out: Vec<Option<OutOfFold>> = vec![None; prepared.len()];
     for (classifier, held) in out_of_fold(&prepared, sentiment, opts, folds.max(2))? {
@@ -405,11 +414,12 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<V
         .map(|(item, category)| {
             let norm = tools.normalizer.normalize(&item.text);
             let tokens = tools.segmenter.segment(&norm.text);
-            let features = classifier.features(&norm.text, &tokens);
+            let judgements = tools.keywords.judgements(&norm, &tokens);
+            let features = classifier.features(&norm.text, &tokens, &judgements);
             let ranges = clauses(&tokens);
             let cb = clause_byte_ranges(&tokens, &ranges);
             let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
-            names.extend(SENTIMENT_FEATURES.iter().map(|s| s.to_string()));
+            names.extend(SENTIMENT_FEATURES.iter().chain(&JUDGEMENT_FEATURES).map(|s| s.to_string()));
             let mut present = [false; 4];
             present[category.index()] = true;
             for l in item.labels.iter().filter_map(|l| Category::parse(l)) {
@@ -420,6 +430,10 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<V
         .collect())
 }
 
+/// Feature families kept in the vocabulary however rare: each is a fixed,
+/// small set of designed features, not open-ended lexical ones.
+const ALWAYS_KEPT: [&str; 5] = ["cue:", "sent:", "form:", "clause:", "kw:"];
+
 /// The feature vocabulary of the items at `idx` and their dense design matrix.
 fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (Vec<String>, Array2<f32>) {
     let mut df: HashMap<&str, usize> = HashMap::new();
@@ -429,11 +443,8 @@ fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (
             *df.entry(n).or_insert(0) += 1;
         }
     }
-    let mut vocab: Vec<String> = df
-        .iter()
-        .filter(|(n, c)| **c >= opts.min_df || n.starts_with("cue:") || n.starts_with("sent:") || n.starts_with("form:") || n.starts_with("clause:"))
-        .map(|(n, _)| n.to_string())
-        .collect();
+    let mut vocab: Vec<String> =
+        df.iter().filter(|(n, c)| **c >= opts.min_df || ALWAYS_KEPT.iter().any(|p| n.starts_with(p))).map(|(n, _)| n.to_string()).collect();
     vocab.sort_unstable();
     let column: HashMap<u64, usize> = vocab.iter().enumerate().map(|(i, n)| (feature_key(n), i)).collect();
     let mut x = Array2::<f32>::zeros((idx.len(), vocab.len()));
@@ -533,7 +544,7 @@ fn lexical_names(tools: &Tools, text: &str) -> Vec<String> {
 
 /// Trains only the sentiment layer.
 pub fn train_sentiment_layer(opts: &TrainOptions) -> Result<LayerFile> {
-    let tools = Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()? };
+    let tools = Tools::embedded()?;
     train_sentiment(&tools, opts)
 }
 

@@ -236,6 +236,28 @@ fn wishes_and_plain_questions_have_no_phrase() {
     assert!(pairs("质量好吗").is_empty());
 }
 
+/// The judgements the classifier reads: (polarity, softened) per proposal.
+fn judgements(text: &str) -> Vec<(Polarity, bool)> {
+    let s = stages();
+    let norm = s.normalizer.normalize(text);
+    let toks = s.segmenter.segment(&norm.text);
+    let (_, shipped) = s.keywords.extract_with_judgements(&norm, &toks);
+    let rules = s.rules.judgements(&norm, &toks);
+    // The filter never changes the judgements: they are the rules' proposals.
+    assert_eq!(shipped, rules, "{text}");
+    rules.into_iter().map(|j| (j.polarity, j.softened)).collect()
+}
+
+#[test]
+fn judgements_are_plain_clause_opinions_before_the_filter() {
+    use Polarity::{Negative as Neg, Positive as Pos};
+    assert_eq!(judgements("房间很好,就是早餐太差"), vec![(Pos, false), (Neg, false)]);
+    assert_eq!(judgements("环境不错,房间略小"), vec![(Pos, false), (Neg, true)]);
+    // Wishes and questions judge nothing.
+    assert!(judgements("希望早餐能更丰富一点").is_empty());
+    assert!(judgements("房间大吗").is_empty());
+}
+
 #[test]
 fn offsets_point_into_the_original_text() {
     // Traditional characters and full-width punctuation: aspect and opinion are

@@ -72,6 +72,8 @@ pub(crate) struct Lexicon {
     pub cost_class: Option<u8>,
     pub degree: FxHashSet<String>,
     pub excess: FxHashSet<String>,
+    /// "Somewhat" degrees: a judgement after them is a passing remark (房间略小).
+    pub softeners: FxHashSet<String>,
     pub negators: FxHashSet<String>,
     pub comparison: FxHashSet<String>,
     pub contrast: FxHashSet<String>,
@@ -146,6 +148,8 @@ struct ModifiersFile {
     degree: Vec<String>,
     skip: Vec<String>,
     excess: Vec<String>,
+    #[serde(default)]
+    softeners: Vec<String>,
     negators: Vec<String>,
     comparison: Vec<String>,
     contrast: Vec<String>,
@@ -337,6 +341,7 @@ impl Lexicon {
             cost_class: class_index("cost"),
             degree,
             excess: set(m.excess),
+            softeners: set(m.softeners),
             negators,
             comparison: set(m.comparison),
             contrast: set(m.contrast),

@@ -85,6 +85,23 @@ pub struct Keyword {
     pub group: String,
 }
 
+/// One judgement the rules found, before the filter decides whether a person
+/// would list it. Wishes, hypotheses and questions yield none, so a negative
+/// judgement is a plain complaint: evidence the classifier reads (LABELING.md
+/// rules 4, 5 and 10). The filter is left out on purpose: it is trained on the
+/// labelled items, and its verdicts would leak those labels into the
+/// classifier's cross-validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judgement {
+    pub polarity: Polarity,
+    /// The aspect is in the aspect lexicon (a concrete thing judged).
+    pub known_aspect: bool,
+    /// A "somewhat" degree comes right before the opinion (略小, 有点旧).
+    pub softened: bool,
+    /// The aspect was carried over from an earlier phrase.
+    pub derived: bool,
+}
+
 /// Extracts keyword phrases; `Send + Sync`, build once and share.
 #[derive(Debug)]
 pub struct KeywordExtractor {
@@ -321,7 +338,36 @@ impl KeywordExtractor {
 
     /// Aspect–opinion phrases of one item, in text order, at most four.
     pub fn extract(&self, text: &NormalizedText, tokens: &[Token<'_>]) -> Vec<Keyword> {
+        self.extract_with_judgements(text, tokens).0
+    }
+
+    /// The judgements the rules propose, before the filter (see `Judgement`).
+    pub fn judgements(&self, text: &NormalizedText, tokens: &[Token<'_>]) -> Vec<Judgement> {
+        self.with_proposals(text, tokens, |_, units, proposals| self.judgements_of(units, &proposals))
+    }
+
+    /// `extract` and `judgements` from one pass of the rules.
+    pub fn extract_with_judgements(&self, text: &NormalizedText, tokens: &[Token<'_>]) -> (Vec<Keyword>, Vec<Judgement>) {
         self.with_proposals(text, tokens, |s, units, proposals| {
+            let judgements = self.judgements_of(units, &proposals);
+            (self.select_phrases(s, units, proposals), judgements)
+        })
+    }
+
+    fn judgements_of(&self, units: &[Unit<'_>], proposals: &[Proposal]) -> Vec<Judgement> {
+        proposals
+            .iter()
+            .map(|p| {
+                let o = p.candidate.opinion.0;
+                let softened = units[o.saturating_sub(2)..o].iter().any(|u| self.lex.softeners.contains(u.w));
+                Judgement { polarity: p.keyword.polarity, known_aspect: p.known, softened, derived: p.candidate.derived }
+            })
+            .collect()
+    }
+
+    /// The filter, then the cap.
+    fn select_phrases(&self, s: &str, units: &[Unit<'_>], proposals: Vec<Proposal>) -> Vec<Keyword> {
+        {
             let Some(filter) = &self.filter else {
                 return self.select(proposals);
             };
@@ -336,7 +382,7 @@ impl KeywordExtractor {
             let probs: Vec<f32> = kept.iter().map(|(p, _)| *p).collect();
             let keep = most_probable(&probs, self.max_keywords);
             kept.into_iter().zip(keep).filter(|(_, k)| *k).map(|((_, p), _)| p.keyword).collect()
-        })
+        }
     }
 
     /// Every phrase the rules propose (before the filter and the cap of four),
