@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::*;
 use crate::classify::LinearLayer;
 use crate::error::Error;
-use crate::features::feature_key;
+use crate::features::FeatureHash;
 use crate::model::LayerFile;
 
 /// Identifies the file type.
@@ -108,77 +108,96 @@ impl KeywordExtractor {
     /// The filter's features of candidate `rank` (in text order), by name.
     /// Names (not hashes) so training can build a readable vocabulary; the
     /// same names are hashed at inference.
-    pub(super) fn phrase_features(&self, s: &str, units: &[Unit<'_>], c: &Candidate, rank: usize, ctx: &ItemContext, emit: &mut dyn FnMut(&str)) {
+    pub(super) fn phrase_features(
+        &self,
+        s: &str,
+        units: &[Unit<'_>],
+        c: &Candidate,
+        rank: usize,
+        ctx: &ItemContext,
+        emit: &mut dyn FnMut(std::fmt::Arguments<'_>),
+    ) {
         let l = &self.lex;
-        let mut buf = String::with_capacity(32);
-        let mut put = |buf: &mut String, args: std::fmt::Arguments<'_>| {
-            buf.clear();
-            let _ = buf.write_fmt(args);
-            emit(buf);
-        };
+        let put = emit;
         let text = |a: usize, b: usize| &s[units[a].bs..units[b - 1].be];
         let aspect = text(c.aspect.0, c.aspect.1);
         let core = text(c.core.0, c.core.1);
         let head = &units[c.aspect.1 - 1];
-        put(&mut buf, format_args!("src:{}", c.source.name()));
-        put(&mut buf, format_args!("pol:{}", c.polarity.as_str()));
-        put(&mut buf, format_args!("src_pol:{}:{}", c.source.name(), c.polarity.as_str()));
+        put(format_args!("src:{}", c.source.name()));
+        put(format_args!("pol:{}", c.polarity.as_str()));
+        put(format_args!("src_pol:{}:{}", c.source.name(), c.polarity.as_str()));
         if c.negated {
-            put(&mut buf, format_args!("negated"));
+            put(format_args!("negated"));
         }
         let found = match c.found {
             Found::Pattern(_) => "pattern",
             Found::Lexicon(OpinionInfo { pol: Pol::Fixed(_), .. }) => "fixed",
             Found::Lexicon(OpinionInfo { pol: Pol::Context(_), .. }) => "context",
         };
-        put(&mut buf, format_args!("found:{found}"));
-        put(&mut buf, format_args!("op:{core}"));
-        put(&mut buf, format_args!("op_chars:{}", bucket(core.chars().count(), &[2, 3, 4])));
-        put(&mut buf, format_args!("asp:{aspect}"));
-        put(&mut buf, format_args!("asp_head:{}", head.w));
-        put(&mut buf, format_args!("asp_tag:{}", head.tag));
-        put(&mut buf, format_args!("asp_chars:{}", bucket(aspect.chars().count(), &[2, 3, 4, 5])));
-        put(&mut buf, format_args!("asp_known:{}", self.known_aspect(aspect)));
+        put(format_args!("found:{found}"));
+        put(format_args!("op:{core}"));
+        put(format_args!("op_chars:{}", bucket(core.chars().count(), &[2, 3, 4])));
+        put(format_args!("asp:{aspect}"));
+        put(format_args!("asp_head:{}", head.w));
+        put(format_args!("asp_tag:{}", head.tag));
+        put(format_args!("asp_chars:{}", bucket(aspect.chars().count(), &[2, 3, 4, 5])));
+        put(format_args!("asp_known:{}", self.known_aspect(aspect)));
         if l.generic_aspects.contains(head.w) {
-            put(&mut buf, format_args!("asp_generic"));
+            put(format_args!("asp_generic"));
         }
         match l.aspect_class(aspect) {
-            Some(class) => put(&mut buf, format_args!("asp_class:{class}")),
-            None => put(&mut buf, format_args!("asp_class:none")),
+            Some(class) => put(format_args!("asp_class:{class}")),
+            None => put(format_args!("asp_class:none")),
         }
         // What lies between and around the two.
         let (first, second) = if c.aspect.0 <= c.opinion.0 { (c.aspect, c.opinion) } else { (c.opinion, c.aspect) };
-        put(&mut buf, format_args!("gap:{}", bucket(second.0.saturating_sub(first.1), &[1, 2, 3, 5])));
+        put(format_args!("gap:{}", bucket(second.0.saturating_sub(first.1), &[1, 2, 3, 5])));
         match c.aspect.0.checked_sub(1).map(|k| &units[k]) {
             Some(u) if !u.brk => {
-                put(&mut buf, format_args!("before_w:{}", u.w));
-                put(&mut buf, format_args!("before_tag:{}", u.tag));
+                put(format_args!("before_w:{}", u.w));
+                put(format_args!("before_tag:{}", u.tag));
             }
-            _ => put(&mut buf, format_args!("before:start")),
+            _ => put(format_args!("before:start")),
         }
         let end = c.aspect.1.max(c.opinion.1);
         match units.get(end) {
             Some(u) if !u.brk => {
-                put(&mut buf, format_args!("after_w:{}", u.w));
-                put(&mut buf, format_args!("after_tag:{}", u.tag));
+                put(format_args!("after_w:{}", u.w));
+                put(format_args!("after_tag:{}", u.tag));
             }
-            _ => put(&mut buf, format_args!("after:end")),
+            _ => put(format_args!("after:end")),
         }
         // Where in the item, and how crowded it is.
         let at = units[c.aspect.0.min(c.opinion.0)].start;
-        put(&mut buf, format_args!("position:{}", bucket(at * 5 / ctx.chars.max(1), &[1, 2, 3, 4])));
-        put(&mut buf, format_args!("item_chars:{}", bucket(ctx.chars, &[15, 40, 100, 200])));
-        put(&mut buf, format_args!("candidates:{}", bucket(ctx.candidates, &[2, 3, 4, 5, 7])));
-        put(&mut buf, format_args!("rank:{}", bucket(rank, &[1, 2, 3, 4])));
+        put(format_args!("position:{}", bucket(at * 5 / ctx.chars.max(1), &[1, 2, 3, 4])));
+        put(format_args!("item_chars:{}", bucket(ctx.chars, &[15, 40, 100, 200])));
+        put(format_args!("candidates:{}", bucket(ctx.candidates, &[2, 3, 4, 5, 7])));
+        put(format_args!("rank:{}", bucket(rank, &[1, 2, 3, 4])));
         if ctx.question {
-            put(&mut buf, format_args!("item_question"));
+            put(format_args!("item_question"));
         }
     }
 
     /// The hashed features of a candidate, for scoring.
     pub(super) fn hashed_features(&self, s: &str, units: &[Unit<'_>], c: &Candidate, rank: usize, ctx: &ItemContext) -> Vec<(u64, f32)> {
         let mut x = Vec::with_capacity(32);
-        self.phrase_features(s, units, c, rank, ctx, &mut |name| x.push((feature_key(name), 1.0)));
+        // Names are hashed as they are formatted: no string is built.
+        self.phrase_features(s, units, c, rank, ctx, &mut |name| {
+            let mut h = HashWriter(FeatureHash::new(""));
+            let _ = h.write_fmt(name);
+            x.push((h.0.finish(), 1.0));
+        });
         x
+    }
+}
+
+/// Feeds formatted text into a feature hash (FNV-1a is the same however the
+/// bytes are split, so this equals `feature_key` of the whole name).
+struct HashWriter(FeatureHash);
+
+impl std::fmt::Write for HashWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 = self.0.push(s);
+        Ok(())
     }
 }
