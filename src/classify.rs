@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn judgement_features_read_order_and_softening() {
-        let j = |polarity, softened| Judgement { polarity, known_aspect: true, softened, derived: false };
+        let j = |polarity, softened| Judgement { polarity, known_aspect: true, softened };
         let (pos, neg) = (Polarity::Positive, Polarity::Negative);
         assert_eq!(judgement_names(&[]), ["kw:none"]);
         // 房间很好，就是早餐太差: a complaint after praise.

@@ -98,8 +98,6 @@ pub struct Judgement {
     pub known_aspect: bool,
     /// A "somewhat" degree comes right before the opinion (略小, 有点旧).
     pub softened: bool,
-    /// The aspect was carried over from an earlier phrase.
-    pub derived: bool,
 }
 
 /// Extracts keyword phrases; `Send + Sync`, build once and share.
@@ -360,29 +358,27 @@ impl KeywordExtractor {
             .map(|p| {
                 let o = p.candidate.opinion.0;
                 let softened = units[o.saturating_sub(2)..o].iter().any(|u| self.lex.softeners.contains(u.w));
-                Judgement { polarity: p.keyword.polarity, known_aspect: p.known, softened, derived: p.candidate.derived }
+                Judgement { polarity: p.keyword.polarity, known_aspect: p.known, softened }
             })
             .collect()
     }
 
     /// The filter, then the cap.
     fn select_phrases(&self, s: &str, units: &[Unit<'_>], proposals: Vec<Proposal>) -> Vec<Keyword> {
-        {
-            let Some(filter) = &self.filter else {
-                return self.select(proposals);
-            };
-            let ctx = ItemContext::of(s, units, proposals.len());
-            let mut kept: Vec<(f32, Proposal)> = Vec::with_capacity(proposals.len());
-            for (rank, p) in proposals.into_iter().enumerate() {
-                let prob = filter.probability(&self.hashed_features(s, units, &p.candidate, rank, &ctx));
-                if prob >= filter.threshold() {
-                    kept.push((prob, p));
-                }
+        let Some(filter) = &self.filter else {
+            return self.select(proposals);
+        };
+        let ctx = ItemContext::of(s, units, proposals.len());
+        let mut kept: Vec<(f32, Proposal)> = Vec::with_capacity(proposals.len());
+        for (rank, p) in proposals.into_iter().enumerate() {
+            let prob = filter.probability(&self.hashed_features(s, units, &p.candidate, rank, &ctx));
+            if prob >= filter.threshold() {
+                kept.push((prob, p));
             }
-            let probs: Vec<f32> = kept.iter().map(|(p, _)| *p).collect();
-            let keep = most_probable(&probs, self.max_keywords);
-            kept.into_iter().zip(keep).filter(|(_, k)| *k).map(|((_, p), _)| p.keyword).collect()
         }
+        let probs: Vec<f32> = kept.iter().map(|(p, _)| *p).collect();
+        let keep = most_probable(&probs, self.max_keywords);
+        kept.into_iter().zip(keep).filter(|(_, k)| *k).map(|((_, p), _)| p.keyword).collect()
     }
 
     /// Every phrase the rules propose (before the filter and the cap of four),
