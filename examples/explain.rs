@@ -6,11 +6,9 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use feedback_triage::classify::{JUDGEMENT_FEATURES, SENTIMENT_FEATURES};
-use feedback_triage::features::{feature_key, feature_names, Span};
+use feedback_triage::features::feature_key;
 use feedback_triage::model::ModelFile;
 use feedback_triage::resources::DEFAULT_MODEL;
-use feedback_triage::segment::{clause_byte_ranges, clauses};
 use feedback_triage::{Category, Pipeline};
 
 fn main() {
@@ -26,10 +24,7 @@ fn main() {
         let x = classifier.features(&norm.text, &tokens, &judgements);
         let values: HashMap<u64, f32> = x.iter().copied().collect();
         let (presence, _) = classifier.head_probabilities(&x);
-        let ranges = clauses(&tokens);
-        let cb = clause_byte_ranges(&tokens, &ranges);
-        let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
-        names.extend(SENTIMENT_FEATURES.iter().chain(&JUDGEMENT_FEATURES).map(|s| s.to_string()));
+        let mut names = classifier.feature_names(&norm.text, &tokens);
         names.sort();
         names.dedup();
         let mut parts: Vec<(f32, String)> = names.iter().filter_map(|n| Some((values.get(&feature_key(n))? * weights.get(n.as_str())?, n.clone()))).collect();

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::category::Category;
-use crate::features::{feature_key, CueHit, FeatureExtractor, Span, SparseVec};
+use crate::features::{feature_key, feature_names, CueHit, FeatureExtractor, Span, SparseVec};
 use crate::keywords::{Judgement, Polarity};
 use crate::model::{LayerFile, ModelFile};
 use crate::segment::{clause_byte_ranges, clauses, Token};
@@ -254,6 +254,16 @@ impl Classifier {
         let mut labels = vec![primary];
         labels.extend(present.into_iter().filter(|&c| c != primary));
         (primary, primary_prob[primary.index()], primary_prob, labels)
+    }
+
+    /// The names of every feature `features` can produce for this text, for
+    /// building a vocabulary or explaining a score (kept beside the hashed path
+    /// so both agree).
+    pub fn feature_names(&self, text: &str, tokens: &[Token<'_>]) -> Vec<String> {
+        let clause_bytes = clause_byte_ranges(tokens, &clauses(tokens));
+        let mut names = feature_names(&self.extractor, &Span { text, tokens, clause_bytes: &clause_bytes });
+        names.extend(SENTIMENT_FEATURES.iter().chain(&JUDGEMENT_FEATURES).map(|s| s.to_string()));
+        names
     }
 
     /// Classifies a normalised text given its tokens and the keyword rules' judgements.

@@ -15,11 +15,9 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::eval::close;
-use crate::keywords::{keep_mask, most_probable, FilterFile, KeywordExtractor, FILTER_FORMAT, FILTER_VERSION, MAX_KEYWORDS};
+use crate::keywords::{keep_mask, most_probable, FilterFile, FILTER_FORMAT, FILTER_VERSION, MAX_KEYWORDS};
 use crate::model::LayerFile;
-use crate::normalize::Normalizer;
-use crate::segment::Segmenter;
-use crate::train::{is_real_feedback, GoldItem};
+use crate::train::{is_real_feedback, GoldItem, Tools};
 
 /// The proposals of one labelled item.
 struct ItemExamples {
@@ -109,16 +107,14 @@ fn hashed(names: &[String]) -> Vec<(u64, f32)> {
 
 /// Runs the rules (no filter) over every item and labels each proposal.
 fn collect(items: &[GoldItem]) -> Result<Vec<ItemExamples>> {
-    let normalizer = Normalizer::embedded()?;
-    let segmenter = Segmenter::embedded()?;
-    let extractor = KeywordExtractor::embedded()?.with_filter(None).with_max_keywords(usize::MAX);
+    let tools = Tools::embedded()?;
     Ok(items
         .par_iter()
         .filter(|it| !it.text.trim().is_empty())
         .map(|it| {
-            let norm = normalizer.normalize(&it.text);
-            let tokens = segmenter.segment(&norm.text);
-            let proposals = extractor.proposals_with_features(&norm, &tokens);
+            let norm = tools.normalizer.normalize(&it.text);
+            let tokens = tools.segmenter.segment(&norm.text);
+            let proposals = tools.keywords.proposals_with_features(&norm, &tokens);
             // score.py's greedy matching: each gold pair takes the first unused proposal close to it.
             let mut matched = vec![false; proposals.len()];
             for (ga, go, gpol) in &it.opinions {
@@ -206,7 +202,9 @@ fn fit(data: &[ItemExamples], idx: &[usize], alpha: f32) -> Result<LayerFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keywords::PhraseFilter;
+    use crate::keywords::{KeywordExtractor, PhraseFilter};
+    use crate::normalize::Normalizer;
+    use crate::segment::Segmenter;
 
     fn item(id: usize, text: &str, pairs: &[(&str, &str, &str)]) -> GoldItem {
         GoldItem {

@@ -16,13 +16,13 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::category::Category;
-use crate::classify::{Classifier, JUDGEMENT_FEATURES, SENTIMENT_FEATURES};
+use crate::classify::Classifier;
 use crate::error::{Error, Result};
-use crate::features::{feature_key, feature_names, FeatureExtractor, Span, SparseVec};
+use crate::features::{feature_key, FeatureExtractor, SparseVec};
 use crate::keywords::KeywordExtractor;
 use crate::model::{LayerFile, ModelFile, Provenance, FORMAT, VERSION};
 use crate::normalize::Normalizer;
-use crate::segment::{clause_byte_ranges, clauses, Segmenter};
+use crate::segment::Segmenter;
 
 /// One labelled item (LABELING.md §3).
 #[derive(Debug, Clone, Deserialize)]
@@ -236,15 +236,16 @@ pub fn exclude_texts<T>(items: Vec<T>, text: impl Fn(&T) -> &str, exclude: &Hash
     items.into_iter().filter(|i| !exclude.contains(text(i).trim())).collect()
 }
 
-struct Tools {
-    normalizer: Normalizer,
-    segmenter: Segmenter,
+/// The stages training runs over labelled text.
+pub(crate) struct Tools {
+    pub(crate) normalizer: Normalizer,
+    pub(crate) segmenter: Segmenter,
     /// The keyword rules, without the filter (see `keywords::Judgement`).
-    keywords: KeywordExtractor,
+    pub(crate) keywords: KeywordExtractor,
 }
 
 impl Tools {
-    fn embedded() -> Result<Self> {
+    pub(crate) fn embedded() -> Result<Self> {
         Ok(Tools { normalizer: Normalizer::embedded()?, segmenter: Segmenter::embedded()?, keywords: KeywordExtractor::embedded()?.with_filter(None) })
     }
 }
@@ -416,10 +417,7 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<V
             let tokens = tools.segmenter.segment(&norm.text);
             let judgements = tools.keywords.judgements(&norm, &tokens);
             let features = classifier.features(&norm.text, &tokens, &judgements);
-            let ranges = clauses(&tokens);
-            let cb = clause_byte_ranges(&tokens, &ranges);
-            let mut names = feature_names(classifier.extractor(), &Span { text: &norm.text, tokens: &tokens, clause_bytes: &cb });
-            names.extend(SENTIMENT_FEATURES.iter().chain(&JUDGEMENT_FEATURES).map(|s| s.to_string()));
+            let names = classifier.feature_names(&norm.text, &tokens);
             let mut present = [false; 4];
             present[category.index()] = true;
             for l in item.labels.iter().filter_map(|l| Category::parse(l)) {
