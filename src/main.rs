@@ -168,7 +168,7 @@ struct LabelledData {
     #[arg(long, default_value = "../shared/data/corpora")]
     corpora: PathBuf,
     /// Gold files whose texts must never be trained on (repeatable).
-    #[arg(long, default_values = ["../shared/data/gold/dev.jsonl"])]
+    #[arg(long, default_values = ["../shared/data/gold/dev.jsonl", "data/eval/crossdomain.jsonl"])]
     exclude: Vec<PathBuf>,
 }
 
