@@ -158,7 +158,7 @@ struct TrainPhrasesArgs {
 #[derive(Args)]
 struct LabelledData {
     /// Labelled items in LABELING.md's JSONL format (repeatable).
-    #[arg(long, default_values = ["../shared/data/gold/train.jsonl", "data/train/written.jsonl"])]
+    #[arg(long, default_values = ["../shared/data/gold/train.jsonl", "data/train/written.jsonl", "data/train/written_new_domains.jsonl"])]
     gold: Vec<PathBuf>,
     /// Row-referenced hand labels of corpus rows (repeatable): files, or folders
     /// whose `*.jsonl` files are read in name order (the order fixes the folds).
