@@ -109,7 +109,7 @@ pub struct Classification {
 }
 
 /// Names of the sentiment-derived features, for building vocabularies.
-pub const SENTIMENT_FEATURES: [&str; 11] = [
+pub const SENTIMENT_FEATURES: [&str; 13] = [
     "sent:whole",
     "sent:min",
     "sent:max",
@@ -121,6 +121,8 @@ pub const SENTIMENT_FEATURES: [&str; 11] = [
     "sent:min_plain",
     "clause:suggest_without_negative",
     "clause:question_with_failure",
+    "clause:wish_for_change",
+    "clause:contrast_negative",
 ];
 
 /// Names of the features read from the keyword rules' judgements.
@@ -136,6 +138,8 @@ struct ClauseCues {
     enquire: Option<usize>,
     why: Option<usize>,
     fail: Option<usize>,
+    change: Option<usize>,
+    contrast: Option<usize>,
 }
 
 /// The classifier: feature extraction plus the two layers.
@@ -277,7 +281,16 @@ impl Classifier {
 impl ClauseCues {
     fn of(extractor: &FeatureExtractor) -> Self {
         let c = |n: &str| extractor.cues().class(n);
-        ClauseCues { suggest: c("suggest"), advice_others: c("advice_others"), keep_up: c("keep_up"), enquire: c("enquire"), why: c("why"), fail: c("fail") }
+        ClauseCues {
+            suggest: c("suggest"),
+            advice_others: c("advice_others"),
+            keep_up: c("keep_up"),
+            enquire: c("enquire"),
+            why: c("why"),
+            fail: c("fail"),
+            change: c("change"),
+            contrast: c("contrast"),
+        }
     }
 }
 
@@ -295,16 +308,22 @@ impl Classifier {
         let mut positive_plain = false;
         let mut min_plain = f32::INFINITY;
         let mut question_with_failure = false;
+        let mut wish_for_change = false;
+        let mut contrast_negative = false;
         for (r, &s) in clause_bytes.iter().zip(sentiment) {
             let suggest = in_clause(cc.suggest, r) && !in_clause(cc.advice_others, r) && !in_clause(cc.keep_up, r);
             if suggest {
                 any_suggest = true;
+                wish_for_change |= change_after_wish(hits, r, cc.suggest, cc.change);
             } else {
                 negative_plain |= s < -1.0;
                 positive_plain |= s > 1.0;
                 min_plain = min_plain.min(s);
             }
             question_with_failure |= (in_clause(cc.enquire, r) || in_clause(cc.why, r)) && in_clause(cc.fail, r);
+            // 就是/只是/唯一… introducing a clause that reads negative: the concrete
+            // shortcoming of LABELING.md rule 10, however warm the rest of the review.
+            contrast_negative |= !suggest && s < 0.0 && in_clause(cc.contrast, r);
         }
         let flag = |x: &mut SparseVec, name: &str, on: bool| {
             if on {
@@ -319,7 +338,17 @@ impl Classifier {
         }
         flag(x, "clause:suggest_without_negative", any_suggest && !negative_plain);
         flag(x, "clause:question_with_failure", question_with_failure);
+        flag(x, "clause:wish_for_change", wish_for_change);
+        flag(x, "clause:contrast_negative", contrast_negative);
     }
+}
+
+/// Whether a change cue (多, 再, 便宜 …) follows a wish cue inside the clause
+/// `r`: "希望多出一些特价" asks for a change, "希望质量没问题" only hopes.
+fn change_after_wish(hits: &[CueHit], r: &std::ops::Range<usize>, wish: Option<usize>, change: Option<usize>) -> bool {
+    let (Some(wish), Some(change)) = (wish, change) else { return false };
+    let first_wish = hits.iter().filter(|h| h.class == wish && r.contains(&h.byte_start)).map(|h| h.byte_start).min();
+    first_wish.is_some_and(|w| hits.iter().any(|h| h.class == change && h.byte_start > w && r.contains(&h.byte_start)))
 }
 
 /// Judgement features: whether the item judges anything negatively in a plain
@@ -405,6 +434,28 @@ mod tests {
         let mut x = SparseVec::new();
         push_judgement_features(&mut x, js);
         JUDGEMENT_FEATURES.iter().copied().filter(|n| x.iter().any(|(k, _)| *k == feature_key(n))).collect()
+    }
+
+    #[test]
+    fn a_wish_for_change_needs_the_change_after_the_wish() {
+        let fx = FeatureExtractor::embedded().unwrap();
+        let cc = ClauseCues::of(&fx);
+        let wish = |text: &str| change_after_wish(&fx.cues().find(text), &(0..text.len()), cc.suggest, cc.change);
+        assert!(wish("希望多出一些特价的水果"));
+        assert!(wish("要是电池能再长一点就好了"));
+        assert!(!wish("希望质量没问题"));
+        // 多 before the wish is not what the wish asks for.
+        assert!(!wish("买了很多，希望质量过硬"));
+    }
+
+    #[test]
+    fn a_negative_clause_after_a_contrast_word_is_flagged() {
+        let model = ModelFile::parse(crate::resources::DEFAULT_MODEL, "embedded").unwrap();
+        let classifier = Classifier::new(FeatureExtractor::embedded().unwrap(), &model);
+        let seg = crate::segment::Segmenter::embedded().unwrap();
+        let flagged = |text: &str| classifier.features(text, &seg.segment(text), &[]).iter().any(|(k, _)| *k == feature_key("clause:contrast_negative"));
+        assert!(flagged("房间很干净,服务也热情,就是早餐太差了"));
+        assert!(!flagged("房间很干净,服务也热情,早餐丰富"));
     }
 
     #[test]
