@@ -301,8 +301,7 @@ impl Classifier {
     /// suggestion in a satisfied review from a complaint (LABELING.md rules 4, 5, 10).
     fn push_clause_structure(&self, x: &mut SparseVec, hits: &[CueHit], clause_bytes: &[std::ops::Range<usize>], sentiment: &[f32]) {
         let cc = self.clause_cues;
-        let in_clause =
-            |class: Option<usize>, r: &std::ops::Range<usize>| class.is_some_and(|k| hits.iter().any(|h| h.class == k && r.contains(&h.byte_start)));
+        let in_clause = |class: Option<usize>, r: &std::ops::Range<usize>| cue_starts(hits, class, r).next().is_some();
         let mut any_suggest = false;
         let mut negative_plain = false;
         let mut positive_plain = false;
@@ -343,12 +342,16 @@ impl Classifier {
     }
 }
 
+/// Byte offsets of the hits of cue class `class` (if the lexicon has it) inside `r`.
+fn cue_starts<'h>(hits: &'h [CueHit], class: Option<usize>, r: &std::ops::Range<usize>) -> impl Iterator<Item = usize> + 'h {
+    let r = r.clone();
+    hits.iter().filter(move |h| Some(h.class) == class && r.contains(&h.byte_start)).map(|h| h.byte_start)
+}
+
 /// Whether a change cue (多, 再, 便宜 …) follows a wish cue inside the clause
 /// `r`: "希望多出一些特价" asks for a change, "希望质量没问题" only hopes.
 fn change_after_wish(hits: &[CueHit], r: &std::ops::Range<usize>, wish: Option<usize>, change: Option<usize>) -> bool {
-    let (Some(wish), Some(change)) = (wish, change) else { return false };
-    let first_wish = hits.iter().filter(|h| h.class == wish && r.contains(&h.byte_start)).map(|h| h.byte_start).min();
-    first_wish.is_some_and(|w| hits.iter().any(|h| h.class == change && h.byte_start > w && r.contains(&h.byte_start)))
+    cue_starts(hits, wish, r).min().is_some_and(|w| cue_starts(hits, change, r).any(|c| c > w))
 }
 
 /// Judgement features: whether the item judges anything negatively in a plain
@@ -450,10 +453,11 @@ mod tests {
 
     #[test]
     fn a_negative_clause_after_a_contrast_word_is_flagged() {
-        let model = ModelFile::parse(crate::resources::DEFAULT_MODEL, "embedded").unwrap();
-        let classifier = Classifier::new(FeatureExtractor::embedded().unwrap(), &model);
-        let seg = crate::segment::Segmenter::embedded().unwrap();
-        let flagged = |text: &str| classifier.features(text, &seg.segment(text), &[]).iter().any(|(k, _)| *k == feature_key("clause:contrast_negative"));
+        let pipeline = crate::Pipeline::embedded().unwrap();
+        let flagged = |text: &str| {
+            let tokens = pipeline.segmenter().segment(text);
+            pipeline.classifier().features(text, &tokens, &[]).iter().any(|(k, _)| *k == feature_key("clause:contrast_negative"))
+        };
         assert!(flagged("房间很干净,服务也热情,就是早餐太差了"));
         assert!(!flagged("房间很干净,服务也热情,早餐丰富"));
     }
