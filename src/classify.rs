@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::category::Category;
-use crate::features::{feature_key, feature_names, CueHit, FeatureExtractor, Span, SparseVec};
+use crate::features::{feature_key, feature_names, CueHit, FeatureExtractor, FeatureHash, Span, SparseVec};
 use crate::keywords::{Judgement, Polarity};
 use crate::model::{LayerFile, ModelFile};
 use crate::segment::{clause_byte_ranges, clauses, Token};
@@ -205,6 +205,9 @@ impl Classifier {
         let clause_sentiment: Vec<f32> = ranges.iter().map(|r| self.sentiment(&tokens[r.clone()])).collect();
         push_sentiment_features(&mut x, self.sentiment(tokens), &clause_sentiment);
         self.push_clause_structure(&mut x, &hits, &clause_bytes, &clause_sentiment);
+        for (prefix, word) in self.scoped_words(tokens, &ranges, &clause_bytes, &hits) {
+            x.push((FeatureHash::new(prefix).push(word).finish(), 1.0));
+        }
         push_judgement_features(&mut x, judgements);
         dedup(&mut x);
         x
@@ -264,8 +267,11 @@ impl Classifier {
     /// building a vocabulary or explaining a score (kept beside the hashed path
     /// so both agree).
     pub fn feature_names(&self, text: &str, tokens: &[Token<'_>]) -> Vec<String> {
-        let clause_bytes = clause_byte_ranges(tokens, &clauses(tokens));
+        let ranges = clauses(tokens);
+        let clause_bytes = clause_byte_ranges(tokens, &ranges);
         let mut names = feature_names(&self.extractor, &Span { text, tokens, clause_bytes: &clause_bytes });
+        let hits = self.extractor.cues().find(text);
+        names.extend(self.scoped_words(tokens, &ranges, &clause_bytes, &hits).map(|(prefix, word)| format!("{prefix}{word}")));
         names.extend(SENTIMENT_FEATURES.iter().chain(&JUDGEMENT_FEATURES).map(|s| s.to_string()));
         names
     }
@@ -339,6 +345,30 @@ impl Classifier {
         flag(x, "clause:question_with_failure", question_with_failure);
         flag(x, "clause:wish_for_change", wish_for_change);
         flag(x, "clause:contrast_negative", contrast_negative);
+    }
+}
+
+impl Classifier {
+    /// The words of a wish (`sw:`) and of a contrast (`xw:`): in each clause, the
+    /// words from the first suggest or contrast cue to the clause's end. What a
+    /// wish asks for tells a suggestion (希望多搞活动) from hope or keep-it-up
+    /// praise (希望好用, 希望继续保持), and what follows 就是/只是 tells a concrete
+    /// shortcoming from a softened remark (LABELING.md rules 5, 8, 10); among all
+    /// of a long review's words those few would carry no weight of their own.
+    fn scoped_words<'t>(
+        &self,
+        tokens: &'t [Token<'t>],
+        ranges: &'t [std::ops::Range<usize>],
+        clause_bytes: &'t [std::ops::Range<usize>],
+        hits: &'t [CueHit],
+    ) -> impl Iterator<Item = (&'static str, &'t str)> + 't {
+        let cc = self.clause_cues;
+        ranges.iter().zip(clause_bytes).flat_map(move |(r, b)| {
+            [("sw:", cc.suggest), ("xw:", cc.contrast)].into_iter().flat_map(move |(prefix, class)| {
+                let from = cue_starts(hits, class, b).min().unwrap_or(usize::MAX);
+                tokens[r.clone()].iter().filter(move |t| t.byte_end > from && !t.is_punctuation()).map(move |t| (prefix, t.word))
+            })
+        })
     }
 }
 
@@ -449,6 +479,18 @@ mod tests {
         assert!(!wish("希望质量没问题"));
         // 多 before the wish is not what the wish asks for.
         assert!(!wish("买了很多，希望质量过硬"));
+    }
+
+    #[test]
+    fn wish_and_contrast_words_are_scoped_to_their_clause() {
+        let pipeline = crate::Pipeline::embedded().unwrap();
+        let text = "水果很新鲜,希望多搞活动,就是价格贵";
+        let names = pipeline.classifier().feature_names(text, &pipeline.segmenter().segment(text));
+        let scoped: Vec<&str> = names.iter().map(String::as_str).filter(|n| n.starts_with("sw:") || n.starts_with("xw:")).collect();
+        assert!(scoped.contains(&"sw:希望") && scoped.contains(&"sw:活动"), "{scoped:?}");
+        assert!(scoped.contains(&"xw:就是") && scoped.contains(&"xw:贵"), "{scoped:?}");
+        // Words outside the wish and contrast clauses are not scoped.
+        assert!(!scoped.iter().any(|n| n.ends_with("新鲜") || *n == "sw:贵" || *n == "xw:活动"), "{scoped:?}");
     }
 
     #[test]
