@@ -12,13 +12,13 @@ use feedback_triage::keywords::{FilterFile, KeywordExtractor, PhraseFilter};
 use feedback_triage::normalize::Normalizer;
 use feedback_triage::phrase_training::train_phrase_filter;
 use feedback_triage::segment::Segmenter;
-use feedback_triage::train::{exclude_texts, load_gold, load_label_refs, Corpora, GoldItem};
+use feedback_triage::train::{exclude_texts, holdout_key, load_gold, load_label_refs, Corpora, GoldItem};
 
 fn main() {
     let corpora_dir = std::env::args().nth(1).unwrap_or_else(|| "../shared/data/corpora".into());
     let corpora = Corpora::open(Path::new(&corpora_dir)).expect("corpora");
     let dev: std::collections::HashSet<String> =
-        load_gold(Path::new("../shared/data/gold/dev.jsonl")).map(|d| d.into_iter().map(|g| g.text.trim().to_string()).collect()).unwrap_or_default();
+        load_gold(Path::new("../shared/data/gold/dev.jsonl")).map(|d| d.into_iter().map(|g| holdout_key(&g.text)).collect()).unwrap_or_default();
     let mut items = load_gold(Path::new("../shared/data/gold/train.jsonl")).expect("train.jsonl");
     let mut labels: Vec<_> = std::fs::read_dir("data/labels").expect("data/labels").flatten().map(|e| e.path()).collect();
     labels.sort();

@@ -335,7 +335,7 @@ fn load_labelled(d: &LabelledData) -> Result<Loaded, Error> {
     let mut exclude = std::collections::HashSet::new();
     for p in &d.exclude {
         if p.exists() {
-            exclude.extend(train::load_gold(p)?.into_iter().map(|g| g.text.trim().to_string()));
+            exclude.extend(train::load_gold(p)?.iter().map(|g| train::holdout_key(&g.text)));
         }
     }
     let corpora = Corpora::open(&d.corpora)?;
@@ -417,7 +417,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
     eprintln!("triage: training on {} labelled items, {} sentiment reviews ({} excluded)", items.len(), sentiment.len(), sent_before - sentiment.len());
     if a.weak > 0 {
         let mut taken = exclude.clone();
-        taken.extend(items.iter().map(|g| g.text.trim().to_string()));
+        taken.extend(items.iter().map(|g| train::holdout_key(&g.text)));
         items.extend(train::weak_items(&sentiment, a.weak, &taken));
     }
     let mut opts = TrainOptions {

@@ -221,7 +221,7 @@ pub fn weak_items(reviews: &[(String, bool)], n: usize, exclude: &HashSet<String
     let (mut pos, mut neg) = (0, 0);
     for (i, (text, positive)) in sample.iter().enumerate().rev() {
         let count = if *positive { &mut pos } else { &mut neg };
-        if *count >= n || exclude.contains(text.trim()) || text.chars().count() > 200 {
+        if *count >= n || exclude.contains(&holdout_key(text)) || text.chars().count() > 200 {
             continue;
         }
         *count += 1;
@@ -231,9 +231,16 @@ pub fn weak_items(reviews: &[(String, bool)], n: usize, exclude: &HashSet<String
     out
 }
 
-/// Removes items whose text is in `exclude` (the dev set must never be trained on).
+/// The key a text is held out by: the text without any whitespace, because the
+/// corpora repeat reviews with different spacing (a dev text reappeared in a
+/// corpus row as "应该是 如家" against dev's "应该是如家").
+pub fn holdout_key(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
+}
+
+/// Removes items whose `holdout_key` is in `exclude` (the dev set must never be trained on).
 pub fn exclude_texts<T>(items: Vec<T>, text: impl Fn(&T) -> &str, exclude: &HashSet<String>) -> Vec<T> {
-    items.into_iter().filter(|i| !exclude.contains(text(i).trim())).collect()
+    items.into_iter().filter(|i| !exclude.contains(&holdout_key(text(i)))).collect()
 }
 
 /// The stages training runs over labelled text.
@@ -602,4 +609,16 @@ fn deterministic_sample(items: &[(String, bool)], n: usize) -> Vec<(String, bool
     idx.truncate(n);
     idx.sort_unstable();
     idx.into_iter().map(|i| items[i].clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_out_texts_are_matched_whatever_their_spacing() {
+        let exclude: HashSet<String> = [holdout_key("应该是如家深圳火车站店,在渔民村小区内。")].into();
+        let items = vec!["应该是 如家 深圳火车站店,在渔民村小区内。\n", "\u{feff}应该是如家深圳火车站店, 在渔民村小区内。", "应该是如家"];
+        assert_eq!(exclude_texts(items, |s| s, &exclude), ["应该是如家"]);
+    }
 }
