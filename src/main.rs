@@ -133,6 +133,10 @@ struct TrainArgs {
     /// Minimum number of training items a category feature must occur in.
     #[arg(long, default_value_t = TrainOptions::default().min_df)]
     min_df: usize,
+    /// At most this many category features, the most frequent lexical ones kept
+    /// (training time and memory grow with items × features).
+    #[arg(long, default_value_t = TrainOptions::default().max_features)]
+    max_features: usize,
     /// Tune the presence thresholds on 3-fold out-of-fold predictions (default: 0.5 each,
     /// which held up better out of sample).
     #[arg(long)]
@@ -426,6 +430,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         category_alpha: a.alpha,
         suggestion_weight: a.suggestion_weight,
         min_df: a.min_df,
+        max_features: a.max_features,
         tune_thresholds: a.tune_thresholds,
         ..TrainOptions::default()
     };

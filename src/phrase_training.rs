@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2};
+use ndarray::Array1;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -174,7 +174,7 @@ fn fit(data: &[ItemExamples], idx: &[usize], alpha: f32) -> Result<LayerFile> {
     let mut vocab: Vec<&str> = df.into_iter().filter(|&(_, c)| c >= 2).map(|(n, _)| n).collect();
     vocab.sort_unstable();
     let column: HashMap<&str, usize> = vocab.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let mut x = Array2::<f32>::zeros((rows.len(), vocab.len()));
+    let mut x = crate::train::design_zeros(rows.len(), vocab.len());
     for (r, (names, _)) in rows.iter().enumerate() {
         for n in names.iter() {
             if let Some(&c) = column.get(n.as_str()) {
