@@ -456,14 +456,12 @@ fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (
             *df.entry(n).or_insert(0) += 1;
         }
     }
-    let designed = |n: &str| ALWAYS_KEPT.iter().any(|p| n.starts_with(p));
-    let (mut vocab, mut lexical): (Vec<(&str, usize)>, Vec<(&str, usize)>) =
-        df.into_iter().filter(|(n, c)| *c >= opts.min_df || designed(n)).partition(|(n, _)| designed(n));
+    let (mut vocab, mut lexical): (Vec<(&str, usize)>, Vec<(&str, usize)>) = df.into_iter().partition(|(n, _)| ALWAYS_KEPT.iter().any(|p| n.starts_with(p)));
+    lexical.retain(|(_, c)| *c >= opts.min_df);
     // The dense matrix costs items × features in memory and in every solver step,
     // so the open-ended lexical features are capped, most frequent first.
-    lexical.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    lexical.truncate(opts.max_features.saturating_sub(vocab.len()));
-    vocab.extend(lexical);
+    let room = opts.max_features.saturating_sub(vocab.len());
+    vocab.extend(most_frequent(lexical, room));
     let mut vocab: Vec<String> = vocab.into_iter().map(|(n, _)| n.to_string()).collect();
     vocab.sort_unstable();
     let column: HashMap<u64, usize> = vocab.iter().enumerate().map(|(i, n)| (feature_key(n), i)).collect();
@@ -476,6 +474,13 @@ fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (
         }
     }
     (vocab, x)
+}
+
+/// The `n` features of highest document frequency (ties by name, so reruns agree).
+fn most_frequent(mut df: Vec<(&str, usize)>, n: usize) -> Vec<(&str, usize)> {
+    df.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    df.truncate(n);
+    df
 }
 
 /// A zeroed items × features design matrix in column-major order. linfa's
@@ -589,9 +594,8 @@ fn train_sentiment(tools: &Tools, opts: &TrainOptions) -> Result<LayerFile> {
             *df.entry(n.as_str()).or_insert(0) += 1;
         }
     }
-    let mut vocab: Vec<(&str, usize)> = df.into_iter().filter(|(_, c)| *c >= 3).collect();
-    vocab.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    vocab.truncate(opts.sentiment_vocab);
+    let vocab: Vec<(&str, usize)> = df.into_iter().filter(|(_, c)| *c >= 3).collect();
+    let vocab = most_frequent(vocab, opts.sentiment_vocab);
     let column: HashMap<&str, usize> = vocab.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
     let mut x = design_zeros(docs.len(), vocab.len());
     let mut y = Array1::<usize>::zeros(docs.len());
