@@ -202,6 +202,9 @@ fn spool_line(pipeline: &Pipeline, source: &str, row: &Row) -> Result<(Option<St
 }
 
 /// What the second pass hands the sink.
+// Almost every line is the large variant: boxing it would add an allocation per
+// item to save space only on the rare rejects.
+#[allow(clippy::large_enum_variant)]
 enum Finished {
     Analysed { record: FeedbackRecord, analysis: Analysis, encoded: Vec<u8> },
     Rejected(Reject),
@@ -231,6 +234,7 @@ pub enum Pass {
 }
 
 #[derive(Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)] // as `Finished`
 enum SpoolLine {
     Ok(Spooled),
     Rejected(Reject),

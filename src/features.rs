@@ -200,7 +200,7 @@ impl FeatureExtractor {
             }
         }
         // Form of the item.
-        let trimmed = span.text.trim_end_matches(|c: char| c == ' ' || c == '~' || c == '.' || c == '!');
+        let trimmed = span.text.trim_end_matches([' ', '~', '.', '!']);
         if trimmed.ends_with('?') || trimmed.ends_with('吗') || trimmed.ends_with('呢') {
             out.push((feature_key("form:question_end"), 1.0));
         }

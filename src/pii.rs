@@ -147,7 +147,7 @@ fn luhn_ok(v: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn is_email_local(c: char) -> bool {

@@ -456,7 +456,7 @@ fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (
             *df.entry(n).or_insert(0) += 1;
         }
     }
-    let (mut vocab, mut lexical): (Vec<(&str, usize)>, Vec<(&str, usize)>) = df.into_iter().partition(|(n, _)| ALWAYS_KEPT.iter().any(|p| n.starts_with(p)));
+    let (mut vocab, mut lexical): (DocFreq, DocFreq) = df.into_iter().partition(|(n, _)| ALWAYS_KEPT.iter().any(|p| n.starts_with(p)));
     lexical.retain(|(_, c)| *c >= opts.min_df);
     // The dense matrix costs items × features in memory and in every solver step,
     // so the open-ended lexical features are capped, most frequent first.
@@ -476,8 +476,11 @@ fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (
     (vocab, x)
 }
 
+/// Feature names with the number of items they occur in.
+type DocFreq<'a> = Vec<(&'a str, usize)>;
+
 /// The `n` features of highest document frequency (ties by name, so reruns agree).
-fn most_frequent(mut df: Vec<(&str, usize)>, n: usize) -> Vec<(&str, usize)> {
+fn most_frequent(mut df: DocFreq<'_>, n: usize) -> DocFreq<'_> {
     df.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     df.truncate(n);
     df
@@ -519,10 +522,13 @@ fn fit_category(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Arra
     Ok(layer_file(vocab, weights, bias))
 }
 
+/// One binary layer's weights (per feature) and bias.
+type BinaryFit = (Vec<f32>, f32);
+
 /// Fits one binary "category present" layer per category (LABELING.md `labels`).
 fn fit_presence(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Array2<f32>, opts: &TrainOptions) -> Result<LayerFile> {
     // The four fits are independent; run them in parallel.
-    let fits: Vec<Result<Option<(Vec<f32>, f32)>>> = Category::ALL
+    let fits: Vec<Result<Option<BinaryFit>>> = Category::ALL
         .par_iter()
         .map(|&c| {
             let y: Array1<usize> = idx.iter().map(|&i| prepared[i].present[c.index()] as usize).collect();

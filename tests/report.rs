@@ -435,7 +435,7 @@ fn synthetic(i: u64, groups: u64) -> (FeedbackRecord, Analysis) {
         end: 4,
         group: format!("部件{g}|坏"),
     };
-    let category = if i % 5 == 0 { Category::Suggestion } else { Category::Problem };
+    let category = if i.is_multiple_of(5) { Category::Suggestion } else { Category::Problem };
     let score = (i % 997) as f64 / 100.0;
     let analysis = Analysis {
         id: format!("x-{i}"),
@@ -456,7 +456,7 @@ fn synthetic(i: u64, groups: u64) -> (FeedbackRecord, Analysis) {
                 cost: 1.0,
                 reasons: vec!["很多客户反馈 many customers report this".into(), "质量问题 quality".into()],
             },
-            urgency: if i % 7 == 0 { Urgency::Urgent } else { Urgency::Normal },
+            urgency: if i.is_multiple_of(7) { Urgency::Urgent } else { Urgency::Normal },
             urgency_zh: "一般".into(),
             respond_within_minutes: 60,
             department: format!("部门{}", i % 50),

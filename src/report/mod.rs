@@ -947,9 +947,9 @@ fn reason_key(reason: &str) -> String {
 fn within_label(minutes: u32) -> (String, String) {
     if minutes == 0 {
         ("立即".into(), "now".into())
-    } else if minutes % 1440 == 0 {
+    } else if minutes.is_multiple_of(1440) {
         (format!("{} 天内", minutes / 1440), format!("within {} d", minutes / 1440))
-    } else if minutes % 60 == 0 {
+    } else if minutes.is_multiple_of(60) {
         (format!("{} 小时内", minutes / 60), format!("within {} h", minutes / 60))
     } else {
         (format!("{minutes} 分钟内"), format!("within {minutes} min"))
