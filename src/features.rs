@@ -269,6 +269,19 @@ mod tests {
     use crate::segment::{clause_byte_ranges, clauses, Segmenter};
 
     #[test]
+    fn no_cue_is_shadowed_by_a_shorter_one_of_its_class() {
+        // A hit is its class and start, so a cue that begins with another cue of
+        // its class can never add a feature: such an entry only misleads its reader.
+        let file: CueFile = toml::from_str(resources::CUES).unwrap();
+        for (class, words) in &file.cues {
+            for long in words {
+                let shadow = words.iter().find(|short| *short != long && long.starts_with(short.as_str()));
+                assert!(shadow.is_none(), "{class}: {long} adds nothing beside {}", shadow.unwrap());
+            }
+        }
+    }
+
+    #[test]
     fn hashed_and_named_features_agree() {
         let seg = Segmenter::embedded().unwrap();
         let fx = FeatureExtractor::embedded().unwrap();

@@ -600,7 +600,7 @@ fn train_sentiment(tools: &Tools, opts: &TrainOptions) -> Result<LayerFile> {
             *df.entry(n.as_str()).or_insert(0) += 1;
         }
     }
-    let vocab: Vec<(&str, usize)> = df.into_iter().filter(|(_, c)| *c >= 3).collect();
+    let vocab: DocFreq = df.into_iter().filter(|(_, c)| *c >= 3).collect();
     let vocab = most_frequent(vocab, opts.sentiment_vocab);
     let column: HashMap<&str, usize> = vocab.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
     let mut x = design_zeros(docs.len(), vocab.len());
