@@ -141,6 +141,16 @@ struct TrainArgs {
     /// which held up better out of sample).
     #[arg(long)]
     tune_thresholds: bool,
+    /// At most this many sentiment-labelled reviews for the clause sentiment layer (a deterministic sample).
+    #[arg(long, default_value_t = TrainOptions::default().sentiment_sample)]
+    sentiment_sample: usize,
+    /// Vocabulary cap of the clause sentiment layer.
+    #[arg(long, default_value_t = TrainOptions::default().sentiment_vocab)]
+    sentiment_vocab: usize,
+    /// Keep the labelled items' own texts out of the sentiment layer's reviews, so the
+    /// sentiment features the category layers learn from are scored as on unseen text.
+    #[arg(long)]
+    sentiment_unseen: bool,
 }
 
 #[derive(Args)]
@@ -417,6 +427,12 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
     let sentiment: Vec<(String, bool)> = corpora.sentiment_reviews().into_iter().map(|(t, l)| (t.to_string(), l)).collect();
     let sent_before = sentiment.len();
     let sentiment = train::exclude_texts(sentiment, |s| s.0.as_str(), &exclude);
+    let sentiment = if a.sentiment_unseen {
+        let labelled: std::collections::HashSet<String> = items.iter().map(|g| train::holdout_key(&g.text)).collect();
+        train::exclude_texts(sentiment, |s| s.0.as_str(), &labelled)
+    } else {
+        sentiment
+    };
     let mut items = items;
     eprintln!("triage: training on {} labelled items, {} sentiment reviews ({} excluded)", items.len(), sentiment.len(), sent_before - sentiment.len());
     if a.weak > 0 {
@@ -432,6 +448,9 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         min_df: a.min_df,
         max_features: a.max_features,
         tune_thresholds: a.tune_thresholds,
+        sentiment_sample: a.sentiment_sample,
+        sentiment_vocab: a.sentiment_vocab,
+        progress: train::Progress::new(|message| eprintln!("triage: {message}")),
         ..TrainOptions::default()
     };
     opts.provenance.command = std::env::args().collect::<Vec<_>>().join(" ");

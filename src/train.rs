@@ -163,6 +163,29 @@ pub fn load_label_refs(path: &Path, corpora: &Corpora) -> Result<Vec<GoldItem>> 
     Ok(out)
 }
 
+/// Where training reports its progress (fits take minutes). The library never
+/// prints: the default drops the messages, the CLI sends them to stderr.
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>);
+
+impl Progress {
+    pub fn new(report: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Progress(Some(std::sync::Arc::new(report)))
+    }
+
+    fn report(&self, message: impl FnOnce() -> String) {
+        if let Some(report) = &self.0 {
+            report(&message());
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Progress(reporting)" } else { "Progress(silent)" })
+    }
+}
+
 /// Training settings; the defaults are the ones the shipped model was built with.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -194,6 +217,7 @@ pub struct TrainOptions {
     /// Iteration cap of the L-BFGS solver.
     pub max_iterations: u64,
     pub provenance: Provenance,
+    pub progress: Progress,
 }
 
 impl Default for TrainOptions {
@@ -212,6 +236,7 @@ impl Default for TrainOptions {
             presence_thresholds: [0.5; 4],
             tune_thresholds: false,
             provenance: Provenance::default(),
+            progress: Progress::default(),
         }
     }
 }
@@ -318,7 +343,7 @@ fn tune_thresholds(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOpt
         }
     }
     let items: usize = scored.iter().map(|(_, held)| held.len()).sum();
-    eprintln!("triage: presence thresholds {best:?} (out-of-fold macro-F1 {best_score:.4} on {items} real items)");
+    opts.progress.report(|| format!("presence thresholds {best:?} (out-of-fold macro-F1 {best_score:.4} on {items} real items)"));
     Ok(best)
 }
 
@@ -353,11 +378,11 @@ pub fn is_real_feedback(id: &str) -> bool {
 fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<(LayerFile, LayerFile)> {
     let start = std::time::Instant::now();
     let (vocab, x) = design_matrix(prepared, idx, opts);
-    eprintln!("triage: fitting the category layers on {} items × {} features", idx.len(), vocab.len());
+    opts.progress.report(|| format!("fitting the category layers on {} items × {} features", idx.len(), vocab.len()));
     let category = fit_category(prepared, idx, &vocab, &x, opts)?;
-    eprintln!("triage:   primary layer fitted ({:.0} s)", start.elapsed().as_secs_f32());
+    opts.progress.report(|| format!("  primary layer fitted ({:.0} s)", start.elapsed().as_secs_f32()));
     let presence = fit_presence(prepared, idx, &vocab, &x, opts)?;
-    eprintln!("triage:   presence layers fitted ({:.0} s)", start.elapsed().as_secs_f32());
+    opts.progress.report(|| format!("  presence layers fitted ({:.0} s)", start.elapsed().as_secs_f32()));
     Ok((category, presence))
 }
 
@@ -613,6 +638,7 @@ fn train_sentiment(tools: &Tools, opts: &TrainOptions) -> Result<LayerFile> {
         }
         y[r] = sample[r].1 as usize;
     }
+    opts.progress.report(|| format!("fitting the sentiment layer on {} reviews × {} features", docs.len(), vocab.len()));
     let fitted = LogisticRegression::default()
         .alpha(opts.sentiment_alpha)
         .max_iterations(opts.max_iterations.min(150))
