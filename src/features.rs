@@ -12,7 +12,6 @@
 use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
-use crate::clusters::WordClusters;
 use crate::error::{Error, Result};
 use crate::resources;
 use crate::segment::Token;
@@ -30,25 +29,6 @@ impl FeatureHash {
     }
     pub fn push(mut self, s: &str) -> Self {
         for b in s.bytes() {
-            self.0 ^= b as u64;
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        self
-    }
-    /// As `push(&n.to_string())`, without allocating.
-    pub fn push_decimal(mut self, n: u16) -> Self {
-        let mut digits = [0u8; 5];
-        let mut i = digits.len();
-        let mut rest = n;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        for &b in &digits[i..] {
             self.0 ^= b as u64;
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
@@ -143,16 +123,15 @@ pub struct Span<'t, 'a> {
 #[derive(Debug)]
 pub struct FeatureExtractor {
     cues: CueLexicon,
-    clusters: WordClusters,
 }
 
 impl FeatureExtractor {
-    pub fn new(cues: CueLexicon, clusters: WordClusters) -> Self {
-        FeatureExtractor { cues, clusters }
+    pub fn new(cues: CueLexicon) -> Self {
+        FeatureExtractor { cues }
     }
 
     pub fn embedded() -> Result<Self> {
-        Ok(Self::new(CueLexicon::embedded()?, WordClusters::embedded()?))
+        Ok(Self::new(CueLexicon::embedded()?))
     }
 
     pub fn cues(&self) -> &CueLexicon {
@@ -185,7 +164,6 @@ impl FeatureExtractor {
     /// As `category`, with the span's cue hits already found.
     pub fn category_with_cues(&self, span: &Span<'_, '_>, hits: &[CueHit], out: &mut SparseVec) {
         self.lexical(span.tokens, out);
-        self.cluster_features(span.tokens, out);
         // Character bigrams over content characters.
         let mut prev: Option<char> = None;
         let mut buf = [0u8; 8];
@@ -241,56 +219,6 @@ impl FeatureExtractor {
     }
 }
 
-impl FeatureExtractor {
-    /// Word clusters (`k:`) and cluster bigrams within a clause (`kb:`): the
-    /// words' classes, for words the labelled items show rarely or never.
-    fn cluster_features(&self, tokens: &[Token<'_>], out: &mut SparseVec) {
-        let mut prev: Option<u16> = None;
-        for t in tokens {
-            if t.is_punctuation() {
-                prev = None;
-                continue;
-            }
-            let id = self.clusters.of(t.word);
-            if let Some(c) = id {
-                out.push((cluster_key("k:", c, None), 1.0));
-                if let Some(p) = prev {
-                    out.push((cluster_key("kb:", p, Some(c)), 1.0));
-                }
-            }
-            prev = id;
-        }
-    }
-
-    fn cluster_names(&self, tokens: &[Token<'_>], names: &mut Vec<String>) {
-        let mut prev: Option<u16> = None;
-        for t in tokens {
-            if t.is_punctuation() {
-                prev = None;
-                continue;
-            }
-            let id = self.clusters.of(t.word);
-            if let Some(c) = id {
-                names.push(format!("k:{c}"));
-                if let Some(p) = prev {
-                    names.push(format!("kb:{p}|{c}"));
-                }
-            }
-            prev = id;
-        }
-    }
-}
-
-/// The key of `k:{a}` or `kb:{a}|{b}`, hashed as the name is formatted
-/// (without formatting it: this runs for every word).
-fn cluster_key(prefix: &str, a: u16, b: Option<u16>) -> u64 {
-    let mut h = FeatureHash::new(prefix).push_decimal(a);
-    if let Some(b) = b {
-        h = h.push("|").push_decimal(b);
-    }
-    h.finish()
-}
-
 /// The names of the features `lexical` hashes for these tokens.
 pub fn lexical_names(tokens: &[Token<'_>]) -> Vec<String> {
     let mut names = Vec::new();
@@ -313,7 +241,6 @@ pub fn lexical_names(tokens: &[Token<'_>]) -> Vec<String> {
 /// vocabulary at training time (kept beside the hashed path so both agree).
 pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<String> {
     let mut names = lexical_names(span.tokens);
-    extractor.cluster_names(span.tokens, &mut names);
     let mut prevc: Option<char> = None;
     for c in span.text.chars() {
         if c == ' ' {
@@ -355,13 +282,6 @@ mod tests {
     }
 
     #[test]
-    fn decimal_hash_is_the_hash_of_the_formatted_number() {
-        for n in [0u16, 7, 10, 399, 65535] {
-            assert_eq!(FeatureHash::new("k:").push_decimal(n).finish(), feature_key(&format!("k:{n}")));
-        }
-    }
-
-    #[test]
     fn hashed_and_named_features_agree() {
         let seg = Segmenter::embedded().unwrap();
         let fx = FeatureExtractor::embedded().unwrap();
@@ -380,8 +300,5 @@ mod tests {
         assert!(v.iter().any(|(k, _)| *k == feature_key("cue:contrast")));
         assert!(v.iter().any(|(k, _)| *k == feature_key("form:question_end")));
         assert!(v.iter().any(|(k, _)| *k == feature_key("w:味道")));
-        let cluster = fx.clusters.of("味道").expect("味道 is a clustered word");
-        assert!(v.iter().any(|(k, _)| *k == feature_key(&format!("k:{cluster}"))));
-        assert!(v.iter().any(|(k, _)| *k == feature_key(&format!("kb:{cluster}|{}", fx.clusters.of("不错").unwrap()))));
     }
 }

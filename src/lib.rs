@@ -16,8 +16,6 @@
 pub mod batch;
 pub mod category;
 pub mod classify;
-pub mod cluster_training;
-pub mod clusters;
 pub mod error;
 pub mod eval;
 pub mod features;

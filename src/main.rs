@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use feedback_triage::batch::{self, Pass, RunStats, Sink};
-use feedback_triage::cluster_training::{build_clusters, ClusterOptions};
-use feedback_triage::clusters::WordClusters;
 use feedback_triage::eval::{evaluate, Prediction};
 use feedback_triage::input::{count_rows, Format, RecordReader, Reject};
 use feedback_triage::output::{self, AtomicOutput, RecordWriter};
@@ -33,8 +31,6 @@ enum Command {
     Train(TrainArgs),
     /// Train the keyword phrase filter (which proposed aspect–opinion phrases to keep) from labelled opinion pairs.
     TrainPhrases(TrainPhrasesArgs),
-    /// Build the word clusters the classifier reads (models/word_clusters.tsv) from the unlabelled corpora.
-    TrainClusters(TrainClustersArgs),
     /// Measure a model on a gold file (LABELING.md format): accuracy, macro-F1, per-class scores, confusion.
     Eval(EvalArgs),
     /// Write the analysis report (反馈分析报告, one self-contained HTML page) for output of an earlier `classify`.
@@ -158,25 +154,6 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
-struct TrainClustersArgs {
-    /// Where to write the clusters (the shipped ones are models/word_clusters.tsv).
-    #[arg(short, long)]
-    output: PathBuf,
-    /// Folder of the shared corpora, whose texts (never their labels) are clustered.
-    #[arg(long, default_value = "../shared/data/corpora")]
-    corpora: PathBuf,
-    /// Gold files whose texts are left out (repeatable).
-    #[arg(long, default_values = ["../shared/data/gold/dev.jsonl", "data/eval/crossdomain.jsonl"])]
-    exclude: Vec<PathBuf>,
-    /// Number of clusters.
-    #[arg(long, default_value_t = ClusterOptions::default().clusters)]
-    clusters: usize,
-    /// The most frequent words clustered.
-    #[arg(long, default_value_t = ClusterOptions::default().vocabulary)]
-    vocabulary: usize,
-}
-
-#[derive(Args)]
 struct TrainPhrasesArgs {
     /// Where to write the phrase filter (the shipped one is models/keywords/phrase_filter.json).
     #[arg(short, long)]
@@ -228,7 +205,6 @@ fn main() -> ExitCode {
         Command::Classify(a) => classify(a),
         Command::Train(a) => train_cmd(a),
         Command::TrainPhrases(a) => train_phrases_cmd(a),
-        Command::TrainClusters(a) => train_clusters_cmd(a),
         Command::Eval(a) => eval_cmd(a),
         Command::Report(a) => report_cmd(a),
     };
@@ -514,34 +490,6 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
     out.write_all(model.to_json().as_bytes())?;
     out.commit()?;
     eprintln!("triage: wrote {}", a.output.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn train_clusters_cmd(a: TrainClustersArgs) -> Result<ExitCode, Error> {
-    let corpora = Corpora::open(&a.corpora)?;
-    let mut exclude = std::collections::HashSet::new();
-    for p in &a.exclude {
-        exclude.extend(train::load_gold(p)?.iter().map(|g| train::holdout_key(&g.text)));
-    }
-    let texts = train::exclude_texts(corpora.all_texts(), |t| t, &exclude);
-    let opts = ClusterOptions {
-        clusters: a.clusters,
-        vocabulary: a.vocabulary,
-        progress: train::Progress::new(|message| eprintln!("triage: {message}")),
-        ..ClusterOptions::default()
-    };
-    let pairs = build_clusters(&texts, &opts)?;
-    let header = format!(
-        "Word clusters for the classifier (k: and kb: features): word<TAB>cluster.\nBuilt by: {}\nfrom {} corpus texts (held-out texts excluded); {} words, {} clusters.",
-        std::env::args().collect::<Vec<_>>().join(" "),
-        texts.len(),
-        pairs.len(),
-        opts.clusters
-    );
-    let mut out = AtomicOutput::create(Some(&a.output))?;
-    out.write_all(WordClusters::to_tsv(&pairs, &header).as_bytes())?;
-    out.commit()?;
-    eprintln!("triage: wrote {} ({} words)", a.output.display(), pairs.len());
     Ok(ExitCode::SUCCESS)
 }
 

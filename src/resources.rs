@@ -11,5 +11,3 @@ pub const USER_DICT: &str = include_str!("../models/userdict.txt");
 pub const T2S_CHARS: &str = include_str!("../models/t2s_chars.tsv");
 /// Cue lexicons used as classifier features and clause signals.
 pub const CUES: &str = include_str!("../models/cues.toml");
-/// Word clusters from the unlabelled corpora, read as classifier features.
-pub const WORD_CLUSTERS: &str = include_str!("../models/word_clusters.tsv");

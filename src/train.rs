@@ -122,13 +122,6 @@ impl Corpora {
         (!t.is_empty()).then_some(t.as_str())
     }
 
-    /// Every text of every corpus (reviews and both ATEC questions), unlabelled.
-    pub fn all_texts(&self) -> Vec<&str> {
-        let mut names: Vec<&String> = self.tables.keys().collect();
-        names.sort();
-        names.into_iter().flat_map(|n| &self.tables[n]).flat_map(|(_, a, b)| [a.as_str(), b.as_str()]).filter(|t| !t.is_empty()).collect()
-    }
-
     /// Sentiment-labelled reviews (text, positive?).
     pub fn sentiment_reviews(&self) -> Vec<(&str, bool)> {
         let mut out = Vec::new();
@@ -180,7 +173,7 @@ impl Progress {
         Progress(Some(std::sync::Arc::new(report)))
     }
 
-    pub(crate) fn report(&self, message: impl FnOnce() -> String) {
+    fn report(&self, message: impl FnOnce() -> String) {
         if let Some(report) = &self.0 {
             report(&message());
         }
@@ -477,7 +470,7 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<V
 
 /// Feature families kept in the vocabulary however rare: each is a fixed,
 /// small set of designed features, not open-ended lexical ones.
-const ALWAYS_KEPT: [&str; 6] = ["cue:", "sent:", "form:", "clause:", "kw:", "k:"];
+const ALWAYS_KEPT: [&str; 5] = ["cue:", "sent:", "form:", "clause:", "kw:"];
 
 /// The feature vocabulary of the items at `idx` and their dense design matrix.
 fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (Vec<String>, Array2<f32>) {
