@@ -166,7 +166,8 @@ pub fn load_label_refs(path: &Path, corpora: &Corpora) -> Result<Vec<GoldItem>> 
 /// Where training reports its progress (fits take minutes). The library never
 /// prints: the default drops the messages, the CLI sends them to stderr.
 #[derive(Clone, Default)]
-pub struct Progress(Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>);
+pub struct Progress(Option<ProgressReporter>);
+type ProgressReporter = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 impl Progress {
     pub fn new(report: impl Fn(&str) + Send + Sync + 'static) -> Self {
@@ -674,6 +675,32 @@ fn deterministic_sample(items: &[(String, bool)], n: usize) -> Vec<(String, bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trains_a_working_model_and_reports_progress_through_the_callback() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/train/written.jsonl"));
+        let items: Vec<GoldItem> = load_gold(path).unwrap().into_iter().take(300).collect();
+        // Praise and problem texts stand in for the sentiment corpora.
+        let sentiment = items.iter().filter(|i| i.category == "praise" || i.category == "problem").map(|i| (i.text.clone(), i.category == "praise")).collect();
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = messages.clone();
+        let opts = TrainOptions {
+            items,
+            sentiment,
+            max_features: 3_000,
+            max_iterations: 50,
+            progress: Progress::new(move |m| sink.lock().unwrap().push(m.to_string())),
+            ..TrainOptions::default()
+        };
+        let model = train(&opts, None).unwrap();
+        assert_eq!(model.category.outputs.len(), 4);
+        assert_eq!(model.provenance.training_items, 300);
+        let messages = messages.lock().unwrap();
+        assert!(messages.iter().any(|m| m.starts_with("fitting the sentiment layer on ")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.starts_with("fitting the category layers on 300 items")), "{messages:?}");
+        // The default reports nothing and needs no sink.
+        assert_eq!(format!("{:?}", TrainOptions::default().progress), "Progress(silent)");
+    }
 
     #[test]
     fn held_out_texts_are_matched_whatever_their_spacing() {
