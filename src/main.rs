@@ -426,18 +426,14 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
     let Loaded { items, exclude, corpora, sources } = load_labelled(&a.data)?;
     let sentiment: Vec<(String, bool)> = corpora.sentiment_reviews().into_iter().map(|(t, l)| (t.to_string(), l)).collect();
     let sent_before = sentiment.len();
-    let sentiment = train::exclude_texts(sentiment, |s| s.0.as_str(), &exclude);
-    let sentiment = if a.sentiment_unseen {
-        let labelled: std::collections::HashSet<String> = items.iter().map(|g| train::holdout_key(&g.text)).collect();
-        train::exclude_texts(sentiment, |s| s.0.as_str(), &labelled)
-    } else {
-        sentiment
-    };
+    // Held-out texts plus the labelled items' own: what weak labels may never
+    // repeat, and what --sentiment-unseen keeps from the sentiment layer.
+    let mut taken = exclude.clone();
+    taken.extend(items.iter().map(|g| train::holdout_key(&g.text)));
+    let sentiment = train::exclude_texts(sentiment, |s| s.0.as_str(), if a.sentiment_unseen { &taken } else { &exclude });
     let mut items = items;
     eprintln!("triage: training on {} labelled items, {} sentiment reviews ({} excluded)", items.len(), sentiment.len(), sent_before - sentiment.len());
     if a.weak > 0 {
-        let mut taken = exclude.clone();
-        taken.extend(items.iter().map(|g| train::holdout_key(&g.text)));
         items.extend(train::weak_items(&sentiment, a.weak, &taken));
     }
     let mut opts = TrainOptions {
