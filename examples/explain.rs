@@ -1,14 +1,18 @@
 //! Why did the classifier decide what it did? For each line of stdin, prints
-//! the presence probabilities and, for one category's presence layer, the
-//! features that pushed it most (value × weight), from the embedded model.
+//! the presence probabilities, each clause's logit from that category's clause
+//! head, and the features that pushed the item presence layer most (value ×
+//! weight), from the embedded model.
 //!
 //!   echo '水果很新鲜，希望多出一些特价的水果' | cargo run --release --example explain -- suggestion
 use std::collections::HashMap;
 use std::io::BufRead;
 
+use feedback_triage::classify::LinearLayer;
+use feedback_triage::clause_heads::clause_spans;
 use feedback_triage::features::feature_key;
 use feedback_triage::model::ModelFile;
 use feedback_triage::resources::DEFAULT_MODEL;
+use feedback_triage::segment::clauses;
 use feedback_triage::{Category, Pipeline};
 
 fn main() {
@@ -16,13 +20,14 @@ fn main() {
     let pipeline = Pipeline::embedded().expect("pipeline");
     let model = ModelFile::parse(DEFAULT_MODEL, "embedded").expect("model");
     let weights: HashMap<&str, f32> = model.presence.features.iter().zip(&model.presence.weights).map(|(n, w)| (n.as_str(), w[category.index()])).collect();
+    let clause_heads = LinearLayer::from_file(&model.clause_presence);
     let classifier = pipeline.classifier();
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let norm = pipeline.normalizer().normalize(&line);
         let tokens = pipeline.segmenter().segment(&norm.text);
         let judgements = pipeline.keywords().judgements(&norm, &tokens);
         let x = classifier.features(&norm.text, &tokens, &judgements);
-        let values: HashMap<u64, f32> = x.iter().copied().collect();
+        let values: HashMap<u64, f32> = x.item.iter().copied().collect();
         let (presence, _) = classifier.head_probabilities(&x);
         let mut names = classifier.feature_names(&norm.text, &tokens);
         names.sort();
@@ -35,6 +40,11 @@ fn main() {
             Category::ALL.iter().zip(presence).map(|(c, p)| format!("{c} {p:.2}")).collect::<Vec<_>>(),
             model.presence.bias[category.index()]
         );
+        for ((bytes, _), cx) in clause_spans(&norm.text, &tokens, &clauses(&tokens)).into_iter().zip(&x.clauses) {
+            let mut out = [0.0f32; 4];
+            clause_heads.score(cx, &mut out);
+            println!("  clause {:+.2} {}", out[category.index()], &norm.text[bytes]);
+        }
         for (v, n) in parts.iter().take(12) {
             println!("  {v:+.3} {n}");
         }

@@ -1,16 +1,18 @@
 //! Stage 4: classification into the four categories.
 //!
-//! Two linear layers learned with linfa (see `train`): a clause sentiment layer
-//! trained on the sentiment-labelled review corpora, whose worst and best clause
-//! scores become features, and the category layer over all features. At
-//! inference both are scored sparsely: only the weights of features present in
-//! the text are read. `labels` adds the categories that individual clauses show,
-//! ordered by LABELING.md's precedence after the primary category.
+//! Linear layers learned in `train`: a clause sentiment layer trained on the
+//! sentiment-labelled review corpora, whose worst and best clause scores become
+//! features; item presence and primary-category layers over all features; and
+//! clause presence heads (`clause_heads`) that read each clause on its own. At
+//! inference all are scored sparsely: only the weights of features present in
+//! the text are read. `labels` lists every present category, ordered by
+//! LABELING.md's precedence after the primary category.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::category::Category;
+use crate::clause_heads;
 use crate::features::{feature_key, feature_names, CueHit, FeatureExtractor, FeatureHash, Span, SparseVec};
 use crate::keywords::{Judgement, Polarity};
 use crate::model::{LayerFile, ModelFile};
@@ -151,8 +153,18 @@ pub struct Classifier {
     /// The presence layer (outputs 0..4) stacked with the multinomial category
     /// layer (outputs 4..8): both read the same features.
     heads: LinearLayer,
+    /// Per-clause presence logits (`clause_heads`).
+    clause_heads: LinearLayer,
     presence_thresholds: [f32; 4],
     temperature: f32,
+}
+
+/// What the classifier reads of one item: the features of the whole text, and
+/// those of each clause on its own (for the clause presence heads).
+#[derive(Debug, Clone, Default)]
+pub struct ItemFeatures {
+    pub item: SparseVec,
+    pub clauses: Vec<SparseVec>,
 }
 
 impl Classifier {
@@ -162,6 +174,7 @@ impl Classifier {
             extractor,
             sentiment: LinearLayer::from_file(&model.sentiment),
             heads: LinearLayer::stacked(&LinearLayer::from_file(&model.presence), &LinearLayer::from_file(&model.category)),
+            clause_heads: LinearLayer::from_file(&model.clause_presence),
             presence_thresholds: std::array::from_fn(|i| model.presence_thresholds.get(i).copied().unwrap_or(0.5)),
             temperature: model.temperature,
         }
@@ -175,6 +188,7 @@ impl Classifier {
             extractor,
             sentiment: LinearLayer::from_file(sentiment),
             heads: LinearLayer::empty(8),
+            clause_heads: LinearLayer::empty(4),
             presence_thresholds: [0.5; 4],
             temperature: 1.0,
         }
@@ -194,9 +208,9 @@ impl Classifier {
         out[0]
     }
 
-    /// The full feature vector of a text (deduplicated, binary lexical features),
-    /// given the judgements the keyword rules found in it.
-    pub fn features(&self, text: &str, tokens: &[Token<'_>], judgements: &[Judgement]) -> SparseVec {
+    /// The features of a text (deduplicated, binary lexical features) and of
+    /// each of its clauses, given the judgements the keyword rules found in it.
+    pub fn features(&self, text: &str, tokens: &[Token<'_>], judgements: &[Judgement]) -> ItemFeatures {
         let ranges = clauses(tokens);
         let clause_bytes = clause_byte_ranges(tokens, &ranges);
         let mut x = Vec::with_capacity(tokens.len() * 4 + text.len());
@@ -210,22 +224,26 @@ impl Classifier {
         }
         push_judgement_features(&mut x, judgements);
         dedup(&mut x);
-        x
+        ItemFeatures { item: x, clauses: clause_heads::clause_vectors(&self.extractor, text, tokens, &ranges) }
     }
 
     /// Probability that each category is present in the item, and the
     /// multinomial layer's logits for the primary category.
-    fn score_heads(&self, x: &[(u64, f32)]) -> ([f32; 4], [f32; 4]) {
+    fn score_heads(&self, x: &ItemFeatures) -> ([f32; 4], [f32; 4]) {
         let mut out = [0.0f32; 8];
-        self.heads.score(x, &mut out);
-        let presence = std::array::from_fn(|i| 1.0 / (1.0 + (-out[i]).exp()));
+        self.heads.score(&x.item, &mut out);
+        let clause = clause_heads::strongest(&self.clause_heads, &x.clauses);
+        let presence = std::array::from_fn(|i| {
+            let logit = clause_heads::combine(out[i], clause.map(|c| c[i]));
+            1.0 / (1.0 + (-logit).exp())
+        });
         let multinomial = std::array::from_fn(|i| out[4 + i]);
         (presence, multinomial)
     }
 
     /// Presence probability per category and the multinomial layer's
     /// probabilities, in `Category::ALL` order (for error analysis).
-    pub fn head_probabilities(&self, x: &[(u64, f32)]) -> ([f32; 4], [f32; 4]) {
+    pub fn head_probabilities(&self, x: &ItemFeatures) -> ([f32; 4], [f32; 4]) {
         let (presence, mut multinomial) = self.score_heads(x);
         softmax(&mut multinomial, self.temperature);
         (presence, multinomial)
@@ -243,7 +261,7 @@ impl Classifier {
     /// enquiry > praise). With presence probabilities p, the chance that `c` is
     /// primary is p_c times (1 − p_h) for every category h above it; that is the
     /// reported score and the confidence. Nothing present: the multinomial layer decides.
-    pub fn classify_features(&self, x: &[(u64, f32)]) -> (Category, f32, [f32; 4], Vec<Category>) {
+    pub fn classify_features(&self, x: &ItemFeatures) -> (Category, f32, [f32; 4], Vec<Category>) {
         let (presence, mut multinomial) = self.score_heads(x);
         let mut primary_prob = [0.0f32; 4];
         let mut none_above = 1.0f32;
@@ -274,6 +292,12 @@ impl Classifier {
         names.extend(self.scoped_words(tokens, &ranges, &clause_bytes, &hits).map(|(prefix, word)| format!("{prefix}{word}")));
         names.extend(SENTIMENT_FEATURES.iter().chain(&JUDGEMENT_FEATURES).map(|s| s.to_string()));
         names
+    }
+
+    /// The names of every feature each clause of the text can produce (for the
+    /// clause heads' vocabulary).
+    pub fn clause_feature_names(&self, text: &str, tokens: &[Token<'_>]) -> Vec<Vec<String>> {
+        clause_heads::clause_names(&self.extractor, text, tokens, &clauses(tokens))
     }
 
     /// Classifies a normalised text given its tokens and the keyword rules' judgements.
@@ -498,7 +522,7 @@ mod tests {
         let pipeline = crate::Pipeline::embedded().unwrap();
         let flagged = |text: &str| {
             let tokens = pipeline.segmenter().segment(text);
-            pipeline.classifier().features(text, &tokens, &[]).iter().any(|(k, _)| *k == feature_key("clause:contrast_negative"))
+            pipeline.classifier().features(text, &tokens, &[]).item.iter().any(|(k, _)| *k == feature_key("clause:contrast_negative"))
         };
         assert!(flagged("房间很干净,服务也热情,就是早餐太差了"));
         assert!(!flagged("房间很干净,服务也热情,早餐丰富"));

@@ -16,11 +16,13 @@
 pub mod batch;
 pub mod category;
 pub mod classify;
+pub mod clause_heads;
 pub mod error;
 pub mod eval;
 pub mod features;
 pub mod input;
 pub mod keywords;
+pub mod mil;
 pub mod model;
 pub mod normalize;
 pub mod output;

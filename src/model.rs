@@ -1,5 +1,5 @@
-//! The model file: a versioned JSON document holding the two linear layers the
-//! classifier uses (clause sentiment, and the four categories), with feature
+//! The model file: a versioned JSON document holding the linear layers the
+//! classifier uses (clause sentiment, item and clause presence, primary category), with feature
 //! names so a person can inspect what the model learned.
 
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Identifies the file type.
 pub const FORMAT: &str = "feedback-triage-model";
 /// Bumped whenever the features or the layout change in a way old files cannot follow.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A linear layer: `scores = bias + Σ value · weights[feature]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +47,9 @@ pub struct ModelFile {
     /// Per-category "present in the item" logits (LABELING.md `labels`); the
     /// primary category is the first present one in precedence order (rule 4).
     pub presence: LayerFile,
+    /// Per-category presence logits of a single clause (`clause_heads`); the
+    /// strongest clause's logit is averaged with the item layer's. New in version 2.
+    pub clause_presence: LayerFile,
     /// Presence probability at which a category counts as present.
     pub presence_thresholds: Vec<f32>,
     /// Softmax temperature of the category layer.
@@ -75,6 +78,7 @@ impl ModelFile {
         model.sentiment.validate(1).map_err(|r| err(format!("sentiment layer: {r}")))?;
         model.category.validate(4).map_err(|r| err(format!("category layer: {r}")))?;
         model.presence.validate(4).map_err(|r| err(format!("presence layer: {r}")))?;
+        model.clause_presence.validate(4).map_err(|r| err(format!("clause presence layer: {r}")))?;
         if model.presence_thresholds.len() != 4 || model.presence_thresholds.iter().any(|t| !(0.0..=1.0).contains(t)) {
             return Err(err("presence_thresholds must be 4 numbers in 0..1".into()));
         }

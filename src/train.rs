@@ -16,10 +16,11 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::category::Category;
-use crate::classify::Classifier;
+use crate::classify::{Classifier, ItemFeatures};
 use crate::error::{Error, Result};
-use crate::features::{feature_key, FeatureExtractor, SparseVec};
+use crate::features::{feature_key, FeatureExtractor};
 use crate::keywords::KeywordExtractor;
+use crate::mil::{self, MilOptions, SparseRow};
 use crate::model::{LayerFile, ModelFile, Provenance, FORMAT, VERSION};
 use crate::normalize::Normalizer;
 use crate::segment::Segmenter;
@@ -206,6 +207,11 @@ pub struct TrainOptions {
     /// At most this many category features (designed ones always kept, then the
     /// lexical ones by document frequency): the training matrix is dense.
     pub max_features: usize,
+    /// At most this many clause-head features (by document frequency over clauses).
+    /// The clause heads are fitted sparsely, so this bounds the model's size, not memory.
+    pub clause_max_features: usize,
+    /// Multiple-instance refits of the clause heads after the first (`mil`).
+    pub clause_rounds: usize,
     /// Times each suggestion item is repeated (the class is rare).
     pub suggestion_weight: usize,
     /// Presence probability at which a category counts as present, per category.
@@ -232,6 +238,8 @@ impl Default for TrainOptions {
             category_alpha: 1.0,
             min_df: 2,
             max_features: 25_000,
+            clause_max_features: 40_000,
+            clause_rounds: 3,
             suggestion_weight: 2,
             max_iterations: 200,
             presence_thresholds: [0.5; 4],
@@ -297,11 +305,11 @@ pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<
     let prepared = prepare(&tools, &sentiment, &opts.items)?;
     let all: Vec<usize> = (0..prepared.len()).collect();
     let thresholds = if opts.tune_thresholds { tune_thresholds(&prepared, &sentiment, opts)? } else { opts.presence_thresholds };
-    let (category, presence) = fit_layers(&prepared, &all, opts)?;
+    let layers = fit_layers(&prepared, &all, opts)?;
     let mut provenance = opts.provenance.clone();
     provenance.training_items = prepared.len();
     provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
-    Ok(assemble(sentiment, category, presence, thresholds, provenance))
+    Ok(assemble(sentiment, layers, thresholds, provenance))
 }
 
 /// Folds of the out-of-fold predictions the presence thresholds are tuned on.
@@ -365,8 +373,19 @@ fn macro_f1(conf: &[[usize; 4]; 4]) -> f64 {
 }
 
 /// A model file from its layers.
-fn assemble(sentiment: LayerFile, category: LayerFile, presence: LayerFile, thresholds: [f32; 4], provenance: Provenance) -> ModelFile {
-    ModelFile { format: FORMAT.into(), version: VERSION, provenance, sentiment, category, presence, presence_thresholds: thresholds.to_vec(), temperature: 1.0 }
+fn assemble(sentiment: LayerFile, layers: CategoryLayers, thresholds: [f32; 4], provenance: Provenance) -> ModelFile {
+    let CategoryLayers { category, presence, clause_presence } = layers;
+    ModelFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        provenance,
+        sentiment,
+        category,
+        presence,
+        clause_presence,
+        presence_thresholds: thresholds.to_vec(),
+        temperature: 1.0,
+    }
 }
 
 /// Items that are real customer feedback (gold and corpus rows), as opposed to
@@ -375,8 +394,15 @@ pub fn is_real_feedback(id: &str) -> bool {
     !id.starts_with("w-") && !id.starts_with("weak:")
 }
 
-/// Both category layers on the items at `idx`.
-fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<(LayerFile, LayerFile)> {
+/// The category layers fitted on the items at `idx`.
+struct CategoryLayers {
+    category: LayerFile,
+    presence: LayerFile,
+    clause_presence: LayerFile,
+}
+
+/// All category layers on the items at `idx`.
+fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<CategoryLayers> {
     let start = std::time::Instant::now();
     let (vocab, x) = design_matrix(prepared, idx, opts);
     opts.progress.report(|| format!("fitting the category layers on {} items × {} features", idx.len(), vocab.len()));
@@ -384,7 +410,39 @@ fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Resu
     opts.progress.report(|| format!("  primary layer fitted ({:.0} s)", start.elapsed().as_secs_f32()));
     let presence = fit_presence(prepared, idx, &vocab, &x, opts)?;
     opts.progress.report(|| format!("  presence layers fitted ({:.0} s)", start.elapsed().as_secs_f32()));
-    Ok((category, presence))
+    let clause_presence = fit_clause_presence(prepared, idx, opts)?;
+    opts.progress.report(|| format!("  clause presence heads fitted ({:.0} s)", start.elapsed().as_secs_f32()));
+    Ok(CategoryLayers { category, presence, clause_presence })
+}
+
+/// The clause presence heads (`clause_heads`), one multiple-instance fit per
+/// category (`mil`) over the clauses of the items at `idx`.
+fn fit_clause_presence(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<LayerFile> {
+    let mut df: HashMap<&str, usize> = HashMap::new();
+    for &i in idx {
+        for n in prepared[i].clause_names.iter().flatten() {
+            *df.entry(n).or_insert(0) += 1;
+        }
+    }
+    df.retain(|_, c| *c >= opts.min_df);
+    let mut vocab: Vec<String> = most_frequent(df.into_iter().collect(), opts.clause_max_features).into_iter().map(|(n, _)| n.to_string()).collect();
+    vocab.sort_unstable();
+    let column: HashMap<u64, u32> = vocab.iter().enumerate().map(|(c, n)| (feature_key(n), c as u32)).collect();
+    let bags: Vec<Vec<SparseRow>> = idx
+        .iter()
+        .map(|&i| prepared[i].features.clauses.iter().map(|x| x.iter().filter_map(|&(k, v)| column.get(&k).map(|&c| (c, v))).collect()).collect())
+        .collect();
+    let bag_refs: Vec<&[SparseRow]> = bags.iter().map(|b| b.as_slice()).collect();
+    opts.progress.report(|| format!("fitting the clause presence heads on {} clauses × {} features", bags.iter().map(Vec::len).sum::<usize>(), vocab.len()));
+    let mil_opts = MilOptions { columns: vocab.len(), alpha: opts.category_alpha as f64, rounds: opts.clause_rounds, max_iterations: opts.max_iterations };
+    let fits: Vec<Result<Option<BinaryFit>>> = Category::ALL
+        .par_iter()
+        .map(|&c| {
+            let positive: Vec<bool> = idx.iter().map(|&i| prepared[i].present[c.index()]).collect();
+            mil::fit(&bag_refs, &positive, mil_opts)
+        })
+        .collect();
+    presence_layer_file(&vocab, fits)
 }
 
 /// K-fold cross-validation of the category layer on the training items (the
@@ -428,8 +486,8 @@ fn out_of_fold(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions
     (0..folds)
         .map(|fold| {
             let (fit_idx, held): (Vec<usize>, Vec<usize>) = (0..prepared.len()).partition(|i| i % folds != fold);
-            let (category, presence) = fit_layers(prepared, &fit_idx, opts)?;
-            let model = assemble(sentiment.clone(), category, presence, opts.presence_thresholds, Provenance::default());
+            let layers = fit_layers(prepared, &fit_idx, opts)?;
+            let model = assemble(sentiment.clone(), layers, opts.presence_thresholds, Provenance::default());
             Ok((Classifier::new(FeatureExtractor::embedded()?, &model), held))
         })
         .collect()
@@ -441,8 +499,10 @@ struct Prepared {
     category: Category,
     /// Which categories are present (LABELING.md `labels`).
     present: [bool; 4],
-    features: SparseVec,
+    features: ItemFeatures,
     names: Vec<String>,
+    /// The feature names of each clause (for the clause heads' vocabulary).
+    clause_names: Vec<Vec<String>>,
 }
 
 fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<Vec<Prepared>> {
@@ -459,12 +519,13 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<V
             let judgements = tools.keywords.judgements(&norm, &tokens);
             let features = classifier.features(&norm.text, &tokens, &judgements);
             let names = classifier.feature_names(&norm.text, &tokens);
+            let clause_names = classifier.clause_feature_names(&norm.text, &tokens);
             let mut present = [false; 4];
             present[category.index()] = true;
             for l in item.labels.iter().filter_map(|l| Category::parse(l)) {
                 present[l.index()] = true;
             }
-            Prepared { id: item.id.clone(), category: *category, present, features, names }
+            Prepared { id: item.id.clone(), category: *category, present, features, names, clause_names }
         })
         .collect())
 }
@@ -493,7 +554,7 @@ fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (
     let column: HashMap<u64, usize> = vocab.iter().enumerate().map(|(i, n)| (feature_key(n), i)).collect();
     let mut x = design_zeros(idx.len(), vocab.len());
     for (r, &i) in idx.iter().enumerate() {
-        for &(k, v) in &prepared[i].features {
+        for &(k, v) in &prepared[i].features.item {
             if let Some(&col) = column.get(&k) {
                 x[[r, col]] = v;
             }
@@ -570,6 +631,12 @@ fn fit_presence(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Arra
             Ok(Some((fitted.params().iter().map(|w| sign * w).collect(), sign * fitted.intercept())))
         })
         .collect();
+    presence_layer_file(vocab, fits)
+}
+
+/// One layer from a binary fit per category (in `Category::ALL` order); a
+/// category with no fit (never or always present) gets a bias that keeps it absent.
+fn presence_layer_file(vocab: &[String], fits: Vec<Result<Option<BinaryFit>>>) -> Result<LayerFile> {
     let mut weights = vec![vec![0.0f32; 4]; vocab.len()];
     let mut bias = vec![-20.0f32; 4];
     for (c, fit) in Category::ALL.iter().zip(fits) {

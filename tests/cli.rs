@@ -224,7 +224,7 @@ fn eval_agrees_with_its_own_predictions() {
 fn bad_model_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "in.jsonl", "{\"text\":\"好\"}\n".as_bytes());
-    let corrupt = write(dir.path(), "corrupt.json", b"{\"format\": \"feedback-triage-model\", \"version\": 1, \"sentiment\": 5}");
+    let corrupt = write(dir.path(), "corrupt.json", b"{\"format\": \"feedback-triage-model\", \"version\": 2, \"sentiment\": 5}");
     let (code, err) = classify(&["--input", input.to_str().unwrap(), "--model", corrupt.to_str().unwrap(), "-q"]);
     assert_eq!(code, 2);
     assert!(err.contains("corrupt model"), "{err}");
