@@ -418,12 +418,7 @@ fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Resu
 /// The clause presence heads (`clause_heads`), one multiple-instance fit per
 /// category (`mil`) over the clauses of the items at `idx`.
 fn fit_clause_presence(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<LayerFile> {
-    let mut df: HashMap<&str, usize> = HashMap::new();
-    for &i in idx {
-        for n in prepared[i].clause_names.iter().flatten() {
-            *df.entry(n).or_insert(0) += 1;
-        }
-    }
+    let mut df = document_frequency(idx.iter().flat_map(|&i| prepared[i].clause_names.iter().map(Vec::as_slice)));
     df.retain(|_, c| *c >= opts.min_df);
     let mut vocab: Vec<String> = most_frequent(df.into_iter().collect(), opts.clause_max_features).into_iter().map(|(n, _)| n.to_string()).collect();
     vocab.sort_unstable();
@@ -536,13 +531,7 @@ const ALWAYS_KEPT: [&str; 5] = ["cue:", "sent:", "form:", "clause:", "kw:"];
 
 /// The feature vocabulary of the items at `idx` and their dense design matrix.
 fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (Vec<String>, Array2<f32>) {
-    let mut df: HashMap<&str, usize> = HashMap::new();
-    for &i in idx {
-        let uniq: HashSet<&str> = prepared[i].names.iter().map(|s| s.as_str()).collect();
-        for n in uniq {
-            *df.entry(n).or_insert(0) += 1;
-        }
-    }
+    let df = document_frequency(idx.iter().map(|&i| prepared[i].names.as_slice()));
     let (mut vocab, mut lexical): (DocFreq, DocFreq) = df.into_iter().partition(|(n, _)| ALWAYS_KEPT.iter().any(|p| n.starts_with(p)));
     lexical.retain(|(_, c)| *c >= opts.min_df);
     // The dense matrix costs items × features in memory and in every solver step,
@@ -565,6 +554,19 @@ fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (
 
 /// Feature names with the number of items they occur in.
 type DocFreq<'a> = Vec<(&'a str, usize)>;
+
+/// How many documents (lists of feature names) each name occurs in; a name
+/// repeated inside one document counts once.
+fn document_frequency<'a>(docs: impl Iterator<Item = &'a [String]>) -> HashMap<&'a str, usize> {
+    let mut df: HashMap<&str, usize> = HashMap::new();
+    for doc in docs {
+        let uniq: HashSet<&str> = doc.iter().map(String::as_str).collect();
+        for n in uniq {
+            *df.entry(n).or_insert(0) += 1;
+        }
+    }
+    df
+}
 
 /// The `n` features of highest document frequency (ties by name, so reruns agree).
 fn most_frequent(mut df: DocFreq<'_>, n: usize) -> DocFreq<'_> {
@@ -687,12 +689,7 @@ fn train_sentiment(tools: &Tools, opts: &TrainOptions) -> Result<LayerFile> {
         return Err(Error::Training(format!("only {} sentiment-labelled reviews", sample.len())));
     }
     let docs: Vec<Vec<String>> = sample.par_iter().map(|(t, _)| lexical_names(tools, t)).collect();
-    let mut df: HashMap<&str, usize> = HashMap::new();
-    for d in &docs {
-        for n in d {
-            *df.entry(n.as_str()).or_insert(0) += 1;
-        }
-    }
+    let df = document_frequency(docs.iter().map(Vec::as_slice));
     let vocab: DocFreq = df.into_iter().filter(|(_, c)| *c >= 3).collect();
     let vocab = most_frequent(vocab, opts.sentiment_vocab);
     let column: HashMap<&str, usize> = vocab.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
