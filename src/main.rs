@@ -141,6 +141,13 @@ struct TrainArgs {
     /// which held up better out of sample).
     #[arg(long)]
     tune_thresholds: bool,
+    /// At most this many clause-head features, the most frequent kept (they are fitted
+    /// sparsely, so this bounds the model's size rather than memory).
+    #[arg(long, default_value_t = TrainOptions::default().clause_max_features)]
+    clause_max_features: usize,
+    /// L2 penalty of the clause presence heads.
+    #[arg(long, default_value_t = TrainOptions::default().clause_alpha)]
+    clause_alpha: f32,
     /// At most this many sentiment-labelled reviews for the clause sentiment layer (a deterministic sample).
     #[arg(long, default_value_t = TrainOptions::default().sentiment_sample)]
     sentiment_sample: usize,
@@ -443,6 +450,8 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         suggestion_weight: a.suggestion_weight,
         min_df: a.min_df,
         max_features: a.max_features,
+        clause_max_features: a.clause_max_features,
+        clause_alpha: a.clause_alpha,
         tune_thresholds: a.tune_thresholds,
         sentiment_sample: a.sentiment_sample,
         sentiment_vocab: a.sentiment_vocab,

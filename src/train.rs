@@ -210,6 +210,8 @@ pub struct TrainOptions {
     /// At most this many clause-head features (by document frequency over clauses).
     /// The clause heads are fitted sparsely, so this bounds the model's size, not memory.
     pub clause_max_features: usize,
+    /// L2 penalty of the clause heads.
+    pub clause_alpha: f32,
     /// Multiple-instance refits of the clause heads after the first (`mil`).
     pub clause_rounds: usize,
     /// Times each suggestion item is repeated (the class is rare).
@@ -239,6 +241,7 @@ impl Default for TrainOptions {
             min_df: 2,
             max_features: 25_000,
             clause_max_features: 40_000,
+            clause_alpha: 1.0,
             clause_rounds: 3,
             suggestion_weight: 2,
             max_iterations: 200,
@@ -429,7 +432,7 @@ fn fit_clause_presence(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions
         .collect();
     let bag_refs: Vec<&[SparseRow]> = bags.iter().map(|b| b.as_slice()).collect();
     opts.progress.report(|| format!("fitting the clause presence heads on {} clauses × {} features", bags.iter().map(Vec::len).sum::<usize>(), vocab.len()));
-    let mil_opts = MilOptions { columns: vocab.len(), alpha: opts.category_alpha as f64, rounds: opts.clause_rounds, max_iterations: opts.max_iterations };
+    let mil_opts = MilOptions { columns: vocab.len(), alpha: opts.clause_alpha as f64, rounds: opts.clause_rounds, max_iterations: opts.max_iterations };
     let fits: Vec<Result<Option<BinaryFit>>> = Category::ALL
         .par_iter()
         .map(|&c| {
