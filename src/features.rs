@@ -3,7 +3,8 @@
 //! Short, noisy feedback is best described by several overlapping views:
 //! words (`w:`), word bigrams within a clause (`b:`), character bigrams (`c:`,
 //! robust to segmentation errors and typos), cue lexicons from `models/cues.toml`
-//! (`cue:`), where the cue sits (`@last` clause), question form, and the sentiment
+//! (`cue:`), the words a negator governs (`nw:`), where the cue sits (`@last` clause),
+//! question form, and the sentiment
 //! of the worst and best clause (LABELING.md rule 10: one concrete shortcoming in a
 //! positive review makes it a problem). Features are hashed to 64-bit keys
 //! with a stable hash, so extraction allocates no strings; the model keeps the
@@ -49,12 +50,24 @@ struct CueFile {
     cues: std::collections::BTreeMap<String, Vec<String>>,
 }
 
+/// The negators of the keyword stage's modifier lexicon (`models/keywords/modifiers.toml`),
+/// so both stages agree on what negates.
+#[derive(Deserialize)]
+struct NegatorList {
+    negators: Vec<String>,
+}
+
+/// How many words after a negator it governs. Chinese negation scopes are short
+/// (没有一个是坏的: 一个, 是, 坏); beyond three words it mostly reaches the next thought.
+const NEGATION_SCOPE: usize = 3;
+
 /// The cue lexicons, compiled into one Aho–Corasick automaton.
 pub struct CueLexicon {
     names: Vec<String>,
     /// For each pattern, the index of its cue class in `names`.
     pattern_class: Vec<usize>,
     matcher: AhoCorasick,
+    negators: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for CueLexicon {
@@ -72,7 +85,12 @@ pub struct CueHit {
 
 impl CueLexicon {
     pub fn embedded() -> Result<Self> {
-        Self::from_toml(resources::CUES, "cues.toml")
+        let negators: NegatorList = toml::from_str(crate::keywords::lexicon::MODIFIERS).map_err(|e| Error::Config {
+            origin: "keywords/modifiers.toml".into(),
+            key: "negators".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self::from_toml(resources::CUES, "cues.toml")?.with_negators(negators.negators))
     }
 
     pub fn from_toml(data: &str, origin: &str) -> Result<Self> {
@@ -92,7 +110,13 @@ impl CueLexicon {
             key: "cues".into(),
             reason: e.to_string(),
         })?;
-        Ok(CueLexicon { names, pattern_class, matcher })
+        Ok(CueLexicon { names, pattern_class, matcher, negators: Default::default() })
+    }
+
+    /// Sets the words matched as whole tokens to govern the next few (`negated_words`).
+    pub fn with_negators(mut self, words: impl IntoIterator<Item = String>) -> Self {
+        self.negators = words.into_iter().collect();
+        self
     }
 
     pub fn class(&self, name: &str) -> Option<usize> {
@@ -101,6 +125,26 @@ impl CueLexicon {
 
     pub fn class_names(&self) -> &[String] {
         &self.names
+    }
+
+    /// The words each negator token governs (up to `NEGATION_SCOPE`, not past
+    /// punctuation), for the `nw:` features. Whole tokens only, so 不 inside 不错
+    /// negates nothing: "没有一个是坏的" says 坏 under negation, which bag-of-words
+    /// reads as a complaint.
+    pub fn negated_words<'t>(&'t self, tokens: &'t [Token<'t>]) -> impl Iterator<Item = &'t str> + 't {
+        let mut left = 0usize;
+        tokens.iter().filter_map(move |t| {
+            if t.is_punctuation() {
+                left = 0;
+                return None;
+            }
+            let governed = (left > 0).then_some(t.word);
+            left = left.saturating_sub(1);
+            if self.negators.contains(t.word) {
+                left = NEGATION_SCOPE;
+            }
+            governed
+        })
     }
 
     /// Every cue occurrence (overlapping), in text order.
@@ -164,6 +208,9 @@ impl FeatureExtractor {
     /// As `category`, with the span's cue hits already found.
     pub fn category_with_cues(&self, span: &Span<'_, '_>, hits: &[CueHit], out: &mut SparseVec) {
         self.lexical(span.tokens, out);
+        for w in self.cues.negated_words(span.tokens) {
+            out.push((FeatureHash::new("nw:").push(w).finish(), 1.0));
+        }
         // Character bigrams over content characters.
         let mut prev: Option<char> = None;
         let mut buf = [0u8; 8];
@@ -241,6 +288,7 @@ pub fn lexical_names(tokens: &[Token<'_>]) -> Vec<String> {
 /// vocabulary at training time (kept beside the hashed path so both agree).
 pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<String> {
     let mut names = lexical_names(span.tokens);
+    names.extend(extractor.cues.negated_words(span.tokens).map(|w| format!("nw:{w}")));
     let mut prevc: Option<char> = None;
     for c in span.text.chars() {
         if c == ' ' {
@@ -282,10 +330,24 @@ mod tests {
     }
 
     #[test]
+    fn a_negator_token_governs_the_next_words_of_its_clause() {
+        let seg = Segmenter::embedded().unwrap();
+        let fx = FeatureExtractor::embedded().unwrap();
+        let toks = seg.segment("没有一个是坏的,坏了三个");
+        let governed: Vec<&str> = fx.cues().negated_words(&toks).collect();
+        assert!(governed.contains(&"坏"), "{governed:?}");
+        // The scope ends at the clause break: the second 坏 is a plain complaint.
+        assert_eq!(governed.iter().filter(|w| **w == "坏").count(), 1, "{governed:?}");
+        // 不 inside the word 不错 negates nothing.
+        let toks = seg.segment("质量不错,物流也快");
+        assert_eq!(fx.cues().negated_words(&toks).count(), 0);
+    }
+
+    #[test]
     fn hashed_and_named_features_agree() {
         let seg = Segmenter::embedded().unwrap();
         let fx = FeatureExtractor::embedded().unwrap();
-        let text = "味道不错,就是送得太慢,希望改进?";
+        let text = "味道不错,就是没有送到,希望改进?";
         let toks = seg.segment(text);
         let cl = clause_byte_ranges(&toks, &clauses(&toks));
         let span = Span { text, tokens: &toks, clause_bytes: &cl };
@@ -300,5 +362,6 @@ mod tests {
         assert!(v.iter().any(|(k, _)| *k == feature_key("cue:contrast")));
         assert!(v.iter().any(|(k, _)| *k == feature_key("form:question_end")));
         assert!(v.iter().any(|(k, _)| *k == feature_key("w:味道")));
+        assert!(v.iter().any(|(k, _)| *k == feature_key("nw:送到")));
     }
 }

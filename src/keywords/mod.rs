@@ -26,7 +26,7 @@
 
 mod aspects;
 mod filter;
-mod lexicon;
+pub(crate) mod lexicon;
 mod opinions;
 mod topics;
 mod units;
