@@ -224,7 +224,7 @@ impl Classifier {
         }
         push_judgement_features(&mut x, judgements);
         dedup(&mut x);
-        ItemFeatures { item: x, clauses: clause_heads::clause_vectors(&self.extractor, text, tokens, &ranges) }
+        ItemFeatures { item: x, clauses: clause_heads::clause_vectors(&self.extractor, text, tokens, &ranges, &clause_sentiment) }
     }
 
     /// Probability that each category is present in the item, and the
@@ -363,7 +363,7 @@ impl Classifier {
         flag(x, "clause:negative_plain", negative_plain);
         flag(x, "clause:positive_plain", positive_plain);
         if min_plain.is_finite() {
-            x.push((feature_key("sent:min_plain"), (min_plain / 4.0).clamp(-1.5, 1.5)));
+            x.push((feature_key("sent:min_plain"), squash_sentiment(min_plain)));
         }
         flag(x, "clause:suggest_without_negative", any_suggest && !negative_plain);
         flag(x, "clause:question_with_failure", question_with_failure);
@@ -436,13 +436,17 @@ fn push_judgement_features(x: &mut SparseVec, judgements: &[Judgement]) {
     }
 }
 
+/// A sentiment logit scaled to the range of the other features.
+pub(crate) fn squash_sentiment(logit: f32) -> f32 {
+    (logit / 4.0).clamp(-1.5, 1.5)
+}
+
 fn push_sentiment_features(x: &mut SparseVec, whole: f32, clause: &[f32]) {
-    let squash = |v: f32| (v / 4.0).clamp(-1.5, 1.5);
     let min = clause.iter().copied().fold(whole, f32::min);
     let max = clause.iter().copied().fold(whole, f32::max);
-    x.push((feature_key(SENTIMENT_FEATURES[0]), squash(whole)));
-    x.push((feature_key(SENTIMENT_FEATURES[1]), squash(min)));
-    x.push((feature_key(SENTIMENT_FEATURES[2]), squash(max)));
+    x.push((feature_key(SENTIMENT_FEATURES[0]), squash_sentiment(whole)));
+    x.push((feature_key(SENTIMENT_FEATURES[1]), squash_sentiment(min)));
+    x.push((feature_key(SENTIMENT_FEATURES[2]), squash_sentiment(max)));
     if min < -1.0 {
         x.push((feature_key(SENTIMENT_FEATURES[3]), 1.0));
     }

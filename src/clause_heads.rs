@@ -20,6 +20,12 @@ use crate::segment::Token;
 /// 就更好 and 希望能 are worth their own feature), and where the clause sits.
 const PLACE_FEATURES: [&str; 3] = ["place:first", "place:last", "place:only"];
 
+/// The clause's score from the sentiment layer, and whether it is clearly
+/// negative or positive. Without it a clause head has only the words of one
+/// short clause to tell a complaint (早餐太差) from praise, where the sentiment
+/// layer has learned from tens of thousands of reviews.
+const SENTIMENT_FEATURES: [&str; 3] = ["csent", "csent:neg", "csent:pos"];
+
 /// Each clause as (byte range, token range). A clause runs to the start of the
 /// next one, so its closing punctuation (? ! …) is part of it.
 pub fn clause_spans(text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>]) -> Vec<(Range<usize>, Range<usize>)> {
@@ -49,11 +55,19 @@ fn for_each_clause<T>(text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>],
         .collect()
 }
 
-/// The feature vector of every clause of a text (`ranges` from `segment::clauses`).
-pub fn clause_vectors(extractor: &FeatureExtractor, text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>]) -> Vec<SparseVec> {
+/// The feature vector of every clause of a text (`ranges` from `segment::clauses`,
+/// `sentiment` the sentiment layer's score of each).
+pub fn clause_vectors(extractor: &FeatureExtractor, text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>], sentiment: &[f32]) -> Vec<SparseVec> {
     for_each_clause(text, tokens, ranges, |span, index, count| {
         let mut x = Vec::with_capacity(span.text.len() * 3);
         extractor.category(span, &mut x);
+        let s = sentiment.get(index).copied().unwrap_or(0.0);
+        x.push((feature_key(SENTIMENT_FEATURES[0]), crate::classify::squash_sentiment(s)));
+        for (name, on) in SENTIMENT_FEATURES[1..].iter().zip([s < -1.0, s > 1.0]) {
+            if on {
+                x.push((feature_key(name), 1.0));
+            }
+        }
         for_each_trigram(span.text, |a, b, c| {
             let mut buf = [0u8; 4];
             let h = FeatureHash::new("t:").push(a.encode_utf8(&mut buf)).push(b.encode_utf8(&mut buf)).push(c.encode_utf8(&mut buf));
@@ -73,7 +87,7 @@ pub fn clause_names(extractor: &FeatureExtractor, text: &str, tokens: &[Token<'_
     for_each_clause(text, tokens, ranges, |span, index, count| {
         let mut names = feature_names(extractor, span);
         for_each_trigram(span.text, |a, b, c| names.push(format!("t:{a}{b}{c}")));
-        names.extend(place(index, count).map(str::to_string));
+        names.extend(place(index, count).chain(SENTIMENT_FEATURES).map(str::to_string));
         names.sort_unstable();
         names.dedup();
         names
@@ -150,13 +164,15 @@ mod tests {
         let text = "挺好吃的,就是 送得太慢,希望改进!";
         let toks = seg.segment(text);
         let ranges = clauses(&toks);
-        let vectors = clause_vectors(&fx, text, &toks, &ranges);
+        let vectors = clause_vectors(&fx, text, &toks, &ranges, &[-2.0, 0.5, -3.0, 2.0]);
         let names = clause_names(&fx, text, &toks, &ranges);
         assert_eq!(vectors.len(), 4, "a space breaks a clause too");
         for (x, names) in vectors.iter().zip(&names) {
             let keys: std::collections::HashSet<u64> = names.iter().map(|n| feature_key(n)).collect();
             assert!(x.iter().all(|(k, _)| keys.contains(k)), "a hashed clause feature has no name");
         }
+        let has = |x: &SparseVec, name: &str| x.iter().any(|(k, _)| *k == feature_key(name));
+        assert!(has(&vectors[0], "csent:neg") && !has(&vectors[1], "csent:neg") && has(&vectors[3], "csent:pos"));
     }
 
     #[test]
