@@ -56,7 +56,7 @@ pub fn output_object(record: &FeedbackRecord, analysis: &Analysis, normalizer: &
     obj
 }
 
-/// A destination written atomically (or standard output).
+/// A destination written atomically (or standard output, or a device or pipe).
 pub struct AtomicOutput {
     target: Option<PathBuf>,
     temp: Option<tempfile::NamedTempFile>,
@@ -69,6 +69,14 @@ impl AtomicOutput {
         match path {
             None => Ok(Self::stdout()),
             Some(p) if p == Path::new("-") => Ok(Self::stdout()),
+            // A device, pipe or socket (/dev/null, a FIFO another process reads):
+            // there is no half-written file to avoid, and renaming a finished
+            // file over it would replace the device itself (as root, /dev/null
+            // became a plain file). Such targets are written to directly.
+            Some(p) if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) => {
+                let file = std::fs::OpenOptions::new().write(true).open(p).map_err(|e| Error::io(p, e))?;
+                Ok(AtomicOutput { target: Some(p.to_path_buf()), temp: None, writer: BufWriter::with_capacity(1 << 16, Box::new(file)) })
+            }
             Some(p) => {
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
                 let temp = tempfile::Builder::new().prefix(".triage-partial-").tempfile_in(dir).map_err(|e| Error::io(p, e))?;
@@ -91,7 +99,7 @@ impl AtomicOutput {
         self.writer.write_all(bytes).map_err(|e| Error::io(path, e))
     }
 
-    /// Flushes and renames the file into place.
+    /// Flushes and renames the file into place (a device or pipe is only flushed).
     pub fn commit(mut self) -> Result<()> {
         let path = self.path();
         self.writer.flush().map_err(|e| Error::io(&path, e))?;

@@ -172,6 +172,23 @@ fn failed_run_leaves_no_partial_output() {
     assert!(leftovers.is_empty());
 }
 
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_writes_through_it_and_leaves_it_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.jsonl", "{\"text\":\"物流太慢了\"}\n".as_bytes());
+    // An atomic rename onto /dev/null, run as root, used to replace the device
+    // with a plain file and break every later `> /dev/null` on the machine.
+    let (code, err) = classify(&["--input", input.to_str().unwrap(), "--output", "/dev/null"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device(), "/dev/null is no longer a device");
+    // A directory is neither a file to replace nor a device: a clear error, before any work.
+    let (code, err) = classify(&["--input", input.to_str().unwrap(), "--output", dir.path().to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains(dir.path().to_str().unwrap()), "{err}");
+}
+
 #[test]
 fn personal_data_is_masked_in_output_and_rejects_unless_kept() {
     let dir = tempfile::tempdir().unwrap();
