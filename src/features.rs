@@ -3,10 +3,10 @@
 //! Short, noisy feedback is best described by several overlapping views:
 //! words (`w:`), word bigrams within a clause (`b:`), character bigrams (`c:`,
 //! robust to segmentation errors and typos), cue lexicons from `models/cues.toml`
-//! (`cue:`), the words a negator governs (`nw:`), where the cue sits (`@last` clause),
-//! question form, and the sentiment
-//! of the worst and best clause (LABELING.md rule 10: one concrete shortcoming in a
-//! positive review makes it a problem). Features are hashed to 64-bit keys
+//! (`cue:`), the words a negator governs (`nw:`), where the cue sits (`@last`
+//! clause), question form, and the sentiment of the worst and best clause
+//! (LABELING.md rule 10: one concrete shortcoming in a positive review makes it a
+//! problem). Features are hashed to 64-bit keys
 //! with a stable hash, so extraction allocates no strings; the model keeps the
 //! feature names for inspection.
 
@@ -51,7 +51,8 @@ struct CueFile {
 }
 
 /// The negators of the keyword stage's modifier lexicon (`models/keywords/modifiers.toml`),
-/// so both stages agree on what negates.
+/// so both stages agree on what negates. Always the embedded list, even when a team
+/// loads its own keyword lexicons: the model's `nw:` weights were learned with it.
 #[derive(Deserialize)]
 struct NegatorList {
     negators: Vec<String>,
