@@ -68,7 +68,6 @@ pub struct CueLexicon {
     /// For each pattern, the index of its cue class in `names`.
     pattern_class: Vec<usize>,
     matcher: AhoCorasick,
-    negators: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for CueLexicon {
@@ -86,12 +85,7 @@ pub struct CueHit {
 
 impl CueLexicon {
     pub fn embedded() -> Result<Self> {
-        let negators: NegatorList = toml::from_str(crate::keywords::lexicon::MODIFIERS).map_err(|e| Error::Config {
-            origin: "keywords/modifiers.toml".into(),
-            key: "negators".into(),
-            reason: e.to_string(),
-        })?;
-        Ok(Self::from_toml(resources::CUES, "cues.toml")?.with_negators(negators.negators))
+        Self::from_toml(resources::CUES, "cues.toml")
     }
 
     pub fn from_toml(data: &str, origin: &str) -> Result<Self> {
@@ -111,13 +105,7 @@ impl CueLexicon {
             key: "cues".into(),
             reason: e.to_string(),
         })?;
-        Ok(CueLexicon { names, pattern_class, matcher, negators: Default::default() })
-    }
-
-    /// Sets the words matched as whole tokens to govern the next few (`negated_words`).
-    pub fn with_negators(mut self, words: impl IntoIterator<Item = String>) -> Self {
-        self.negators = words.into_iter().collect();
-        self
+        Ok(CueLexicon { names, pattern_class, matcher })
     }
 
     pub fn class(&self, name: &str) -> Option<usize> {
@@ -126,26 +114,6 @@ impl CueLexicon {
 
     pub fn class_names(&self) -> &[String] {
         &self.names
-    }
-
-    /// The words each negator token governs (up to `NEGATION_SCOPE`, not past
-    /// punctuation), for the `nw:` features. Whole tokens only, so 不 inside 不错
-    /// negates nothing: "没有一个是坏的" says 坏 under negation, which bag-of-words
-    /// reads as a complaint.
-    pub fn negated_words<'t>(&'t self, tokens: &'t [Token<'t>]) -> impl Iterator<Item = &'t str> + 't {
-        let mut left = 0usize;
-        tokens.iter().filter_map(move |t| {
-            if t.is_punctuation() {
-                left = 0;
-                return None;
-            }
-            let governed = (left > 0).then_some(t.word);
-            left = left.saturating_sub(1);
-            if self.negators.contains(t.word) {
-                left = NEGATION_SCOPE;
-            }
-            governed
-        })
     }
 
     /// Every cue occurrence (overlapping), in text order.
@@ -168,19 +136,46 @@ pub struct Span<'t, 'a> {
 #[derive(Debug)]
 pub struct FeatureExtractor {
     cues: CueLexicon,
+    /// Words matched as whole tokens that govern the next few (`negated_words`).
+    negators: std::collections::HashSet<String>,
 }
 
 impl FeatureExtractor {
-    pub fn new(cues: CueLexicon) -> Self {
-        FeatureExtractor { cues }
+    pub fn new(cues: CueLexicon, negators: impl IntoIterator<Item = String>) -> Self {
+        FeatureExtractor { cues, negators: negators.into_iter().collect() }
     }
 
     pub fn embedded() -> Result<Self> {
-        Ok(Self::new(CueLexicon::embedded()?))
+        let list: NegatorList = toml::from_str(crate::keywords::lexicon::MODIFIERS).map_err(|e| Error::Config {
+            origin: "keywords/modifiers.toml".into(),
+            key: "negators".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self::new(CueLexicon::embedded()?, list.negators))
     }
 
     pub fn cues(&self) -> &CueLexicon {
         &self.cues
+    }
+
+    /// The words each negator token governs (up to `NEGATION_SCOPE`, not past
+    /// punctuation), for the `nw:` features. Whole tokens only, so 不 inside 不错
+    /// negates nothing: "没有一个是坏的" says 坏 under negation, which bag-of-words
+    /// reads as a complaint.
+    pub fn negated_words<'t>(&'t self, tokens: &'t [Token<'t>]) -> impl Iterator<Item = &'t str> + 't {
+        let mut left = 0usize;
+        tokens.iter().filter_map(move |t| {
+            if t.is_punctuation() {
+                left = 0;
+                return None;
+            }
+            let governed = (left > 0).then_some(t.word);
+            left = left.saturating_sub(1);
+            if self.negators.contains(t.word) {
+                left = NEGATION_SCOPE;
+            }
+            governed
+        })
     }
 
     /// Lexical features only (words and word bigrams); the sentiment model reads these.
@@ -209,7 +204,7 @@ impl FeatureExtractor {
     /// As `category`, with the span's cue hits already found.
     pub fn category_with_cues(&self, span: &Span<'_, '_>, hits: &[CueHit], out: &mut SparseVec) {
         self.lexical(span.tokens, out);
-        for w in self.cues.negated_words(span.tokens) {
+        for w in self.negated_words(span.tokens) {
             out.push((FeatureHash::new("nw:").push(w).finish(), 1.0));
         }
         // Character bigrams over content characters.
@@ -289,7 +284,7 @@ pub fn lexical_names(tokens: &[Token<'_>]) -> Vec<String> {
 /// vocabulary at training time (kept beside the hashed path so both agree).
 pub fn feature_names(extractor: &FeatureExtractor, span: &Span<'_, '_>) -> Vec<String> {
     let mut names = lexical_names(span.tokens);
-    names.extend(extractor.cues.negated_words(span.tokens).map(|w| format!("nw:{w}")));
+    names.extend(extractor.negated_words(span.tokens).map(|w| format!("nw:{w}")));
     let mut prevc: Option<char> = None;
     for c in span.text.chars() {
         if c == ' ' {
@@ -335,13 +330,13 @@ mod tests {
         let seg = Segmenter::embedded().unwrap();
         let fx = FeatureExtractor::embedded().unwrap();
         let toks = seg.segment("没有一个是坏的,坏了三个");
-        let governed: Vec<&str> = fx.cues().negated_words(&toks).collect();
+        let governed: Vec<&str> = fx.negated_words(&toks).collect();
         assert!(governed.contains(&"坏"), "{governed:?}");
         // The scope ends at the clause break: the second 坏 is a plain complaint.
         assert_eq!(governed.iter().filter(|w| **w == "坏").count(), 1, "{governed:?}");
         // 不 inside the word 不错 negates nothing.
         let toks = seg.segment("质量不错,物流也快");
-        assert_eq!(fx.cues().negated_words(&toks).count(), 0);
+        assert_eq!(fx.negated_words(&toks).count(), 0);
     }
 
     #[test]
