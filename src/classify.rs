@@ -155,12 +155,15 @@ pub struct Classifier {
     heads: LinearLayer,
     /// Per-clause presence logits (`clause_heads`).
     clause_heads: LinearLayer,
+    /// How many adjacent clauses a clause-head instance spans at most.
+    clause_window: usize,
     presence_thresholds: [f32; 4],
     temperature: f32,
 }
 
 /// What the classifier reads of one item: the features of the whole text, and
-/// those of each clause on its own (for the clause presence heads).
+/// those of each clause-head instance (`clause_heads::Instance`: each clause on
+/// its own, then runs of adjacent clauses).
 #[derive(Debug, Clone, Default)]
 pub struct ItemFeatures {
     pub item: SparseVec,
@@ -175,6 +178,7 @@ impl Classifier {
             sentiment: LinearLayer::from_file(&model.sentiment),
             heads: LinearLayer::stacked(&LinearLayer::from_file(&model.presence), &LinearLayer::from_file(&model.category)),
             clause_heads: LinearLayer::from_file(&model.clause_presence),
+            clause_window: model.clause_window,
             presence_thresholds: std::array::from_fn(|i| model.presence_thresholds.get(i).copied().unwrap_or(0.5)),
             temperature: model.temperature,
         }
@@ -182,13 +186,14 @@ impl Classifier {
 
     /// A classifier with a sentiment layer only, for computing features while
     /// the category layer is trained.
-    pub fn for_training(extractor: FeatureExtractor, sentiment: &LayerFile) -> Self {
+    pub fn for_training(extractor: FeatureExtractor, sentiment: &LayerFile, clause_window: usize) -> Self {
         Classifier {
             clause_cues: ClauseCues::of(&extractor),
             extractor,
             sentiment: LinearLayer::from_file(sentiment),
             heads: LinearLayer::empty(8),
             clause_heads: LinearLayer::empty(4),
+            clause_window,
             presence_thresholds: [0.5; 4],
             temperature: 1.0,
         }
@@ -224,7 +229,15 @@ impl Classifier {
         }
         push_judgement_features(&mut x, judgements);
         dedup(&mut x);
-        ItemFeatures { item: x, clauses: clause_heads::clause_vectors(&self.extractor, text, tokens, &ranges, &clause_sentiment) }
+        let instances = clause_heads::instances(text, tokens, &ranges, self.clause_window);
+        let instance_sentiment: Vec<f32> = instances
+            .iter()
+            .map(|i| match i.clauses.len() {
+                1 => clause_sentiment[i.clauses.start],
+                _ => self.sentiment(&tokens[ranges[i.clauses.start].start..ranges[i.clauses.end - 1].end]),
+            })
+            .collect();
+        ItemFeatures { item: x, clauses: clause_heads::clause_vectors(&self.extractor, text, tokens, &instances, &instance_sentiment) }
     }
 
     /// Probability that each category is present in the item, and the
@@ -294,10 +307,16 @@ impl Classifier {
         names
     }
 
-    /// The names of every feature each clause of the text can produce (for the
-    /// clause heads' vocabulary).
+    /// The names of every feature each clause-head instance of the text can
+    /// produce (for the clause heads' vocabulary).
     pub fn clause_feature_names(&self, text: &str, tokens: &[Token<'_>]) -> Vec<Vec<String>> {
-        clause_heads::clause_names(&self.extractor, text, tokens, &clauses(tokens))
+        clause_heads::clause_names(&self.extractor, text, tokens, &self.clause_instances(text, tokens))
+    }
+
+    /// The clauses and runs of adjacent clauses the clause heads read, in the
+    /// order of `ItemFeatures::clauses`.
+    pub fn clause_instances(&self, text: &str, tokens: &[Token<'_>]) -> Vec<clause_heads::Instance> {
+        clause_heads::instances(text, tokens, &clauses(tokens), self.clause_window)
     }
 
     /// Classifies a normalised text given its tokens and the keyword rules' judgements.

@@ -17,8 +17,9 @@ use crate::features::{feature_key, feature_names, FeatureExtractor, FeatureHash,
 use crate::segment::Token;
 
 /// Features only clauses get: character trigrams (a clause is short, so 能不能,
-/// 就更好 and 希望能 are worth their own feature), and where the clause sits.
-const PLACE_FEATURES: [&str; 3] = ["place:first", "place:last", "place:only"];
+/// 就更好 and 希望能 are worth their own feature), where the clause sits, and
+/// whether the instance spans several clauses (`place:window`).
+const PLACE_FEATURES: [&str; 4] = ["place:first", "place:last", "place:only", "place:window"];
 
 /// The clause's score from the sentiment layer, and whether it is clearly
 /// negative or positive. Without it a clause head has only the words of one
@@ -40,25 +41,46 @@ pub fn clause_spans(text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>]) -
         .collect()
 }
 
-/// Calls `f` with each clause as a feature span, its index and the clause count.
-fn for_each_clause<T>(text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>], mut f: impl FnMut(&Span<'_, '_>, usize, usize) -> T) -> Vec<T> {
+/// What a clause head reads: one clause, or a run of adjacent clauses. Commas
+/// split one thought in two as often as they join two: 如果房间的窗户能打开, / 就更好!
+/// and 建议: / check-out的时候能快一些 are each one wish, which neither clause
+/// shows alone. Single clauses come first, in order, so instance `i < clause count` is clause `i`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub bytes: Range<usize>,
+    pub tokens: Range<usize>,
+    /// The clauses it covers (indices into `segment::clauses`).
+    pub clauses: Range<usize>,
+}
+
+/// Every run of up to `window` adjacent clauses (`window` 1: the clauses alone).
+pub fn instances(text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>], window: usize) -> Vec<Instance> {
     let spans = clause_spans(text, tokens, ranges);
-    let count = spans.len();
-    spans
-        .into_iter()
+    (1..=window.max(1))
+        .flat_map(|width| (0..(spans.len() + 1).saturating_sub(width)).map(move |start| start..start + width))
+        .map(|c| Instance { bytes: spans[c.start].0.start..spans[c.end - 1].0.end, tokens: spans[c.start].1.start..spans[c.end - 1].1.end, clauses: c })
+        .collect()
+}
+
+/// Calls `f` with each instance as a feature span, its index and the place features it gets.
+fn for_each_instance<T>(text: &str, tokens: &[Token<'_>], instances: &[Instance], mut f: impl FnMut(&Span<'_, '_>, usize, &[&'static str]) -> T) -> Vec<T> {
+    let count = instances.iter().map(|i| i.clauses.end).max().unwrap_or(0);
+    instances
+        .iter()
         .enumerate()
-        .map(|(index, (bytes, toks))| {
-            let clause = &text[bytes];
-            let whole = 0..clause.len();
-            f(&Span { text: clause, tokens: &tokens[toks], clause_bytes: std::slice::from_ref(&whole) }, index, count)
+        .map(|(index, instance)| {
+            let span_text = &text[instance.bytes.clone()];
+            let whole = 0..span_text.len();
+            let place = place(&instance.clauses, count);
+            f(&Span { text: span_text, tokens: &tokens[instance.tokens.clone()], clause_bytes: std::slice::from_ref(&whole) }, index, &place)
         })
         .collect()
 }
 
-/// The feature vector of every clause of a text (`ranges` from `segment::clauses`,
-/// `sentiment` the sentiment layer's score of each).
-pub fn clause_vectors(extractor: &FeatureExtractor, text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>], sentiment: &[f32]) -> Vec<SparseVec> {
-    for_each_clause(text, tokens, ranges, |span, index, count| {
+/// The feature vector of every instance of a text (`instances` from
+/// `instances`, `sentiment` the sentiment layer's score of each).
+pub fn clause_vectors(extractor: &FeatureExtractor, text: &str, tokens: &[Token<'_>], instances: &[Instance], sentiment: &[f32]) -> Vec<SparseVec> {
+    for_each_instance(text, tokens, instances, |span, index, place| {
         let mut x = Vec::with_capacity(span.text.len() * 3);
         extractor.category(span, &mut x);
         let s = sentiment.get(index).copied().unwrap_or(0.0);
@@ -73,7 +95,7 @@ pub fn clause_vectors(extractor: &FeatureExtractor, text: &str, tokens: &[Token<
             let h = FeatureHash::new("t:").push(a.encode_utf8(&mut buf)).push(b.encode_utf8(&mut buf)).push(c.encode_utf8(&mut buf));
             x.push((h.finish(), 1.0));
         });
-        for name in place(index, count) {
+        for name in place {
             x.push((feature_key(name), 1.0));
         }
         crate::classify::dedup(&mut x);
@@ -81,13 +103,13 @@ pub fn clause_vectors(extractor: &FeatureExtractor, text: &str, tokens: &[Token<
     })
 }
 
-/// The names of the features `clause_vectors` can produce, clause by clause
+/// The names of the features `clause_vectors` can produce, instance by instance
 /// (for building the heads' vocabulary; kept beside the hashed path so both agree).
-pub fn clause_names(extractor: &FeatureExtractor, text: &str, tokens: &[Token<'_>], ranges: &[Range<usize>]) -> Vec<Vec<String>> {
-    for_each_clause(text, tokens, ranges, |span, index, count| {
+pub fn clause_names(extractor: &FeatureExtractor, text: &str, tokens: &[Token<'_>], instances: &[Instance]) -> Vec<Vec<String>> {
+    for_each_instance(text, tokens, instances, |span, _, place| {
         let mut names = feature_names(extractor, span);
         for_each_trigram(span.text, |a, b, c| names.push(format!("t:{a}{b}{c}")));
-        names.extend(place(index, count).chain(SENTIMENT_FEATURES).map(str::to_string));
+        names.extend(place.iter().chain(&SENTIMENT_FEATURES).map(|s| s.to_string()));
         names.sort_unstable();
         names.dedup();
         names
@@ -109,9 +131,10 @@ fn for_each_trigram(text: &str, mut f: impl FnMut(char, char, char)) {
     }
 }
 
-fn place(index: usize, count: usize) -> impl Iterator<Item = &'static str> {
-    let flags = [index == 0, index + 1 == count, count == 1];
-    PLACE_FEATURES.into_iter().zip(flags).filter(|(_, on)| *on).map(|(name, _)| name)
+/// Where an instance sits among the item's `count` clauses, and whether it spans several.
+fn place(clauses: &Range<usize>, count: usize) -> Vec<&'static str> {
+    let flags = [clauses.start == 0, clauses.end == count, count == 1, clauses.len() > 1];
+    PLACE_FEATURES.into_iter().zip(flags).filter(|(_, on)| *on).map(|(name, _)| name).collect()
 }
 
 /// The strongest clause's logit for each output of `heads`, or `None` for a text with no clause.
@@ -152,9 +175,27 @@ mod tests {
         let parts: Vec<&str> = spans.iter().map(|(b, _)| &text[b.clone()]).collect();
         assert_eq!(parts, ["房间很好,", "早餐太差,", "能不能增加品种?"]);
         let fx = FeatureExtractor::embedded().unwrap();
-        let names = clause_names(&fx, text, &toks, &clauses(&toks));
+        let names = clause_names(&fx, text, &toks, &instances(text, &toks, &clauses(&toks), 1));
         assert!(names[0].iter().any(|n| n == "place:first") && !names[0].iter().any(|n| n == "place:last"));
         assert!(names[2].iter().any(|n| n == "t:能不能") && names[2].iter().any(|n| n == "form:question_end"));
+    }
+
+    #[test]
+    fn a_window_adds_runs_of_adjacent_clauses_after_the_clauses() {
+        let seg = Segmenter::embedded().unwrap();
+        let text = "房间很好,如果窗户能打开,就更好!";
+        let toks = seg.segment(text);
+        let ranges = clauses(&toks);
+        let parts = |window| -> Vec<String> { instances(text, &toks, &ranges, window).iter().map(|i| text[i.bytes.clone()].to_string()).collect() };
+        assert_eq!(parts(1), ["房间很好,", "如果窗户能打开,", "就更好!"]);
+        assert_eq!(parts(2), ["房间很好,", "如果窗户能打开,", "就更好!", "房间很好,如果窗户能打开,", "如果窗户能打开,就更好!"]);
+        assert_eq!(parts(3).len(), 6);
+        let fx = FeatureExtractor::embedded().unwrap();
+        let names = clause_names(&fx, text, &toks, &instances(text, &toks, &ranges, 2));
+        let has = |i: usize, n: &str| names[i].iter().any(|x| x == n);
+        assert!(has(4, "place:window") && has(4, "place:last") && !has(4, "place:first") && has(4, "t:开,就"));
+        assert!(!has(2, "place:window") && has(3, "place:first"));
+        assert!(instances("", &[], &[], 2).is_empty());
     }
 
     #[test]
@@ -163,7 +204,7 @@ mod tests {
         let fx = FeatureExtractor::embedded().unwrap();
         let text = "挺好吃的,就是 送得太慢,希望改进!";
         let toks = seg.segment(text);
-        let ranges = clauses(&toks);
+        let ranges = instances(text, &toks, &clauses(&toks), 1);
         let vectors = clause_vectors(&fx, text, &toks, &ranges, &[-2.0, 0.5, -3.0, 2.0]);
         let names = clause_names(&fx, text, &toks, &ranges);
         assert_eq!(vectors.len(), 4, "a space breaks a clause too");

@@ -148,6 +148,11 @@ struct TrainArgs {
     /// L2 penalty of the clause presence heads.
     #[arg(long, default_value_t = TrainOptions::default().clause_alpha)]
     clause_alpha: f32,
+    /// The clause heads also read runs of up to this many adjacent clauses
+    /// (1: each clause alone; 2: and each pair, so 如果…, 就更好 is read whole).
+    #[arg(long, default_value_t = TrainOptions::default().clause_window as u64,
+          value_parser = clap::value_parser!(u64).range(1..=feedback_triage::model::MAX_CLAUSE_WINDOW as u64))]
+    clause_window: u64,
     /// At most this many sentiment-labelled reviews for the clause sentiment layer (a deterministic sample).
     #[arg(long, default_value_t = TrainOptions::default().sentiment_sample)]
     sentiment_sample: usize,
@@ -452,6 +457,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         max_features: a.max_features,
         clause_max_features: a.clause_max_features,
         clause_alpha: a.clause_alpha,
+        clause_window: a.clause_window as usize,
         tune_thresholds: a.tune_thresholds,
         sentiment_sample: a.sentiment_sample,
         sentiment_vocab: a.sentiment_vocab,

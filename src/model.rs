@@ -11,6 +11,13 @@ pub const FORMAT: &str = "feedback-triage-model";
 /// Bumped whenever the features or the layout change in a way old files cannot follow.
 pub const VERSION: u32 = 2;
 
+/// The widest clause window a model may ask for: each step adds an instance per clause.
+pub const MAX_CLAUSE_WINDOW: usize = 3;
+
+fn single_clause() -> usize {
+    1
+}
+
 /// A linear layer: `scores = bias + Σ value · weights[feature]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerFile {
@@ -50,6 +57,10 @@ pub struct ModelFile {
     /// Per-category presence logits of a single clause (`clause_heads`); the
     /// strongest clause's logit is averaged with the item layer's. New in version 2.
     pub clause_presence: LayerFile,
+    /// How many adjacent clauses one clause-head instance may span
+    /// (`clause_heads::instances`). Files from before the field read as 1: single clauses.
+    #[serde(default = "single_clause")]
+    pub clause_window: usize,
     /// Presence probability at which a category counts as present.
     pub presence_thresholds: Vec<f32>,
     /// Softmax temperature of the category layer.
@@ -82,6 +93,9 @@ impl ModelFile {
         if model.presence_thresholds.len() != 4 || model.presence_thresholds.iter().any(|t| !(0.0..=1.0).contains(t)) {
             return Err(err("presence_thresholds must be 4 numbers in 0..1".into()));
         }
+        if !(1..=MAX_CLAUSE_WINDOW).contains(&model.clause_window) {
+            return Err(err(format!("clause_window must be 1..={MAX_CLAUSE_WINDOW}")));
+        }
         if !(model.temperature.is_finite() && model.temperature > 0.0) {
             return Err(err("temperature must be a positive number".into()));
         }
@@ -108,5 +122,33 @@ impl LayerFile {
             return Err("bias is not finite".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_model(clause_window: Option<usize>) -> String {
+        let layer = |outputs: usize| LayerFile { outputs: (0..outputs).map(|i| i.to_string()).collect(), features: vec![], weights: vec![], bias: vec![0.0; outputs] };
+        let mut json = serde_json::json!({
+            "format": FORMAT, "version": VERSION, "provenance": Provenance::default(),
+            "sentiment": layer(1), "category": layer(4), "presence": layer(4), "clause_presence": layer(4),
+            "presence_thresholds": [0.5, 0.5, 0.5, 0.5], "temperature": 1.0,
+        });
+        if let Some(w) = clause_window {
+            json["clause_window"] = w.into();
+        }
+        json.to_string()
+    }
+
+    #[test]
+    fn a_model_without_a_clause_window_reads_single_clauses_and_a_bad_window_is_refused() {
+        assert_eq!(ModelFile::parse(&tiny_model(None), "old").unwrap().clause_window, 1);
+        assert_eq!(ModelFile::parse(&tiny_model(Some(2)), "new").unwrap().clause_window, 2);
+        for bad in [0, MAX_CLAUSE_WINDOW + 1] {
+            let err = ModelFile::parse(&tiny_model(Some(bad)), "bad").unwrap_err().to_string();
+            assert!(err.contains("clause_window"), "{err}");
+        }
     }
 }

@@ -214,6 +214,8 @@ pub struct TrainOptions {
     pub clause_alpha: f32,
     /// Multiple-instance refits of the clause heads after the first (`mil`).
     pub clause_rounds: usize,
+    /// How many adjacent clauses one clause-head instance may span (`clause_heads::instances`).
+    pub clause_window: usize,
     /// Times each suggestion item is repeated (the class is rare).
     pub suggestion_weight: usize,
     /// Presence probability at which a category counts as present, per category.
@@ -243,6 +245,7 @@ impl Default for TrainOptions {
             clause_max_features: 40_000,
             clause_alpha: 1.0,
             clause_rounds: 3,
+            clause_window: 1,
             suggestion_weight: 2,
             max_iterations: 200,
             presence_thresholds: [0.5; 4],
@@ -305,14 +308,14 @@ pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<
         Some(layer) => layer,
         None => train_sentiment(&tools, opts)?,
     };
-    let prepared = prepare(&tools, &sentiment, &opts.items)?;
+    let prepared = prepare(&tools, &sentiment, opts)?;
     let all: Vec<usize> = (0..prepared.len()).collect();
     let thresholds = if opts.tune_thresholds { tune_thresholds(&prepared, &sentiment, opts)? } else { opts.presence_thresholds };
     let layers = fit_layers(&prepared, &all, opts)?;
     let mut provenance = opts.provenance.clone();
     provenance.training_items = prepared.len();
     provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
-    Ok(assemble(sentiment, layers, thresholds, provenance))
+    Ok(assemble(sentiment, layers, thresholds, opts.clause_window, provenance))
 }
 
 /// Folds of the out-of-fold predictions the presence thresholds are tuned on.
@@ -376,7 +379,7 @@ fn macro_f1(conf: &[[usize; 4]; 4]) -> f64 {
 }
 
 /// A model file from its layers.
-fn assemble(sentiment: LayerFile, layers: CategoryLayers, thresholds: [f32; 4], provenance: Provenance) -> ModelFile {
+fn assemble(sentiment: LayerFile, layers: CategoryLayers, thresholds: [f32; 4], clause_window: usize, provenance: Provenance) -> ModelFile {
     let CategoryLayers { category, presence, clause_presence } = layers;
     ModelFile {
         format: FORMAT.into(),
@@ -386,6 +389,7 @@ fn assemble(sentiment: LayerFile, layers: CategoryLayers, thresholds: [f32; 4], 
         category,
         presence,
         clause_presence,
+        clause_window,
         presence_thresholds: thresholds.to_vec(),
         temperature: 1.0,
     }
@@ -448,7 +452,7 @@ fn fit_clause_presence(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions
 /// predicted category of every item, in item order.
 pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<OutOfFold>> {
     let tools = Tools::embedded()?;
-    let prepared = prepare(&tools, sentiment, &opts.items)?;
+    let prepared = prepare(&tools, sentiment, opts)?;
     let mut out: Vec<Option<OutOfFold>> = vec![None; prepared.len()];
     for (classifier, held) in out_of_fold(&prepared, sentiment, opts, folds.max(2))? {
         for i in held {
@@ -485,7 +489,7 @@ fn out_of_fold(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions
         .map(|fold| {
             let (fit_idx, held): (Vec<usize>, Vec<usize>) = (0..prepared.len()).partition(|i| i % folds != fold);
             let layers = fit_layers(prepared, &fit_idx, opts)?;
-            let model = assemble(sentiment.clone(), layers, opts.presence_thresholds, Provenance::default());
+            let model = assemble(sentiment.clone(), layers, opts.presence_thresholds, opts.clause_window, Provenance::default());
             Ok((Classifier::new(FeatureExtractor::embedded()?, &model), held))
         })
         .collect()
@@ -503,9 +507,9 @@ struct Prepared {
     clause_names: Vec<Vec<String>>,
 }
 
-fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[GoldItem]) -> Result<Vec<Prepared>> {
-    let classifier = Classifier::for_training(FeatureExtractor::embedded()?, sentiment);
-    let items: Vec<(&GoldItem, Category)> = items.iter().filter_map(|i| Category::parse(&i.category).map(|c| (i, c))).collect();
+fn prepare(tools: &Tools, sentiment: &LayerFile, opts: &TrainOptions) -> Result<Vec<Prepared>> {
+    let classifier = Classifier::for_training(FeatureExtractor::embedded()?, sentiment, opts.clause_window);
+    let items: Vec<(&GoldItem, Category)> = opts.items.iter().filter_map(|i| Category::parse(&i.category).map(|c| (i, c))).collect();
     if items.len() < 20 {
         return Err(Error::Training(format!("only {} labelled items", items.len())));
     }
