@@ -71,8 +71,9 @@ fn for_each_instance<T>(text: &str, tokens: &[Token<'_>], instances: &[Instance]
         .map(|(index, instance)| {
             let span_text = &text[instance.bytes.clone()];
             let whole = 0..span_text.len();
-            let place = place(&instance.clauses, count);
-            f(&Span { text: span_text, tokens: &tokens[instance.tokens.clone()], clause_bytes: std::slice::from_ref(&whole) }, index, &place)
+            let mut place = [""; PLACE_FEATURES.len()];
+            let places = place_of(&instance.clauses, count, &mut place);
+            f(&Span { text: span_text, tokens: &tokens[instance.tokens.clone()], clause_bytes: std::slice::from_ref(&whole) }, index, places)
         })
         .collect()
 }
@@ -131,10 +132,18 @@ fn for_each_trigram(text: &str, mut f: impl FnMut(char, char, char)) {
     }
 }
 
-/// Where an instance sits among the item's `count` clauses, and whether it spans several.
-fn place(clauses: &Range<usize>, count: usize) -> Vec<&'static str> {
+/// Where an instance sits among the item's `count` clauses, and whether it spans
+/// several: the place features that apply, written into `out` (no allocation per clause).
+fn place_of<'o>(clauses: &Range<usize>, count: usize, out: &'o mut [&'static str; PLACE_FEATURES.len()]) -> &'o [&'static str] {
     let flags = [clauses.start == 0, clauses.end == count, count == 1, clauses.len() > 1];
-    PLACE_FEATURES.into_iter().zip(flags).filter(|(_, on)| *on).map(|(name, _)| name).collect()
+    let mut n = 0;
+    for (name, on) in PLACE_FEATURES.into_iter().zip(flags) {
+        if on {
+            out[n] = name;
+            n += 1;
+        }
+    }
+    &out[..n]
 }
 
 /// The strongest clause's logit for each output of `heads`, or `None` for a text with no clause.
