@@ -130,7 +130,8 @@ mod tests {
     use super::*;
 
     fn tiny_model(clause_window: Option<usize>) -> String {
-        let layer = |outputs: usize| LayerFile { outputs: (0..outputs).map(|i| i.to_string()).collect(), features: vec![], weights: vec![], bias: vec![0.0; outputs] };
+        let layer =
+            |outputs: usize| LayerFile { outputs: (0..outputs).map(|i| i.to_string()).collect(), features: vec![], weights: vec![], bias: vec![0.0; outputs] };
         let mut json = serde_json::json!({
             "format": FORMAT, "version": VERSION, "provenance": Provenance::default(),
             "sentiment": layer(1), "category": layer(4), "presence": layer(4), "clause_presence": layer(4),
