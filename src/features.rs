@@ -50,14 +50,6 @@ struct CueFile {
     cues: std::collections::BTreeMap<String, Vec<String>>,
 }
 
-/// The negators of the keyword stage's modifier lexicon (`models/keywords/modifiers.toml`),
-/// so both stages agree on what negates. Always the embedded list, even when a team
-/// loads its own keyword lexicons: the model's `nw:` weights were learned with it.
-#[derive(Deserialize)]
-struct NegatorList {
-    negators: Vec<String>,
-}
-
 /// How many words after a negator it governs. Chinese negation scopes are short
 /// (没有一个是坏的: 一个, 是, 坏); beyond three words it mostly reaches the next thought.
 const NEGATION_SCOPE: usize = 3;
@@ -137,7 +129,7 @@ pub struct Span<'t, 'a> {
 pub struct FeatureExtractor {
     cues: CueLexicon,
     /// Words matched as whole tokens that govern the next few (`negated_words`).
-    negators: std::collections::HashSet<String>,
+    negators: rustc_hash::FxHashSet<String>,
 }
 
 impl FeatureExtractor {
@@ -145,13 +137,12 @@ impl FeatureExtractor {
         FeatureExtractor { cues, negators: negators.into_iter().collect() }
     }
 
+    /// The embedded cues, and the negators of the keyword stage's modifier lexicon
+    /// (`models/keywords/modifiers.toml`), so both stages agree on what negates.
+    /// Always the embedded list, even when a team loads its own keyword lexicons:
+    /// the model's `nw:` weights were learned with it.
     pub fn embedded() -> Result<Self> {
-        let list: NegatorList = toml::from_str(crate::keywords::lexicon::MODIFIERS).map_err(|e| Error::Config {
-            origin: "keywords/modifiers.toml".into(),
-            key: "negators".into(),
-            reason: e.to_string(),
-        })?;
-        Ok(Self::new(CueLexicon::embedded()?, list.negators))
+        Ok(Self::new(CueLexicon::embedded()?, crate::keywords::lexicon::embedded_negators()?))
     }
 
     pub fn cues(&self) -> &CueLexicon {

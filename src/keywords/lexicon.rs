@@ -191,6 +191,16 @@ fn parse<T: for<'de> Deserialize<'de>>(name: &str, data: &str) -> Result<T> {
     })
 }
 
+/// Only the negators of `modifiers.toml`, as the lexicon reads them (trimmed,
+/// lower-cased): the classifier's negation scope uses the same list.
+pub(crate) fn embedded_negators() -> Result<FxHashSet<String>> {
+    #[derive(Deserialize)]
+    struct Negators {
+        negators: Vec<String>,
+    }
+    parse::<Negators>("modifiers.toml", MODIFIERS).map(|m| set(m.negators))
+}
+
 fn lex_err(name: &str, reason: String) -> Error {
     Error::Lexicon { name: name.into(), line: 0, reason }
 }
