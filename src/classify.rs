@@ -5,8 +5,8 @@
 //! features; item presence and primary-category layers over all features; and
 //! clause presence heads (`clause_heads`) that read each clause on its own. At
 //! inference all are scored sparsely: only the weights of features present in
-//! the text are read. `labels` lists every present category, ordered by
-//! LABELING.md's precedence after the primary category.
+//! the text are read. The primary category and labels are decided from the
+//! presence and multinomial layers' probabilities by `primary`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,6 +16,7 @@ use crate::clause_heads;
 use crate::features::{feature_key, feature_names, CueHit, FeatureExtractor, FeatureHash, Span, SparseVec};
 use crate::keywords::{Judgement, Polarity};
 use crate::model::{LayerFile, ModelFile};
+use crate::primary::DecisionRule;
 use crate::segment::{clause_byte_ranges, clauses, Token};
 
 /// Feature keys are already well-mixed hashes; hashing them again is wasted work.
@@ -106,7 +107,7 @@ pub struct Classification {
     pub confidence: f32,
     /// Probability per category, in `Category::ALL` order.
     pub probabilities: [f32; 4],
-    /// Every category present, primary first, then by precedence.
+    /// The primary category first, then every present category below it in precedence.
     pub labels: Vec<Category>,
 }
 
@@ -157,7 +158,8 @@ pub struct Classifier {
     clause_heads: LinearLayer,
     /// How many adjacent clauses a clause-head instance spans at most.
     clause_window: usize,
-    presence_thresholds: [f32; 4],
+    /// From the two readings to the primary category and labels.
+    rule: DecisionRule,
     temperature: f32,
 }
 
@@ -179,7 +181,7 @@ impl Classifier {
             heads: LinearLayer::stacked(&LinearLayer::from_file(&model.presence), &LinearLayer::from_file(&model.category)),
             clause_heads: LinearLayer::from_file(&model.clause_presence),
             clause_window: model.clause_window,
-            presence_thresholds: std::array::from_fn(|i| model.presence_thresholds.get(i).copied().unwrap_or(0.5)),
+            rule: DecisionRule { blend: model.primary_blend, thresholds: std::array::from_fn(|i| model.presence_thresholds.get(i).copied().unwrap_or(0.5)) },
             temperature: model.temperature,
         }
     }
@@ -194,7 +196,7 @@ impl Classifier {
             heads: LinearLayer::empty(8),
             clause_heads: LinearLayer::empty(4),
             clause_window,
-            presence_thresholds: [0.5; 4],
+            rule: DecisionRule { blend: 0.0, thresholds: [0.5; 4] },
             temperature: 1.0,
         }
     }
@@ -262,36 +264,13 @@ impl Classifier {
         (presence, multinomial)
     }
 
-    /// Replaces the presence thresholds (used when tuning them).
-    pub fn set_presence_thresholds(&mut self, t: [f32; 4]) {
-        self.presence_thresholds = t;
-    }
-
-    /// Decides category, confidence and labels from a feature vector.
-    ///
-    /// Each category's presence is scored on its own; the primary category is
-    /// the first present one in LABELING.md's precedence (problem > suggestion >
-    /// enquiry > praise). With presence probabilities p, the chance that `c` is
-    /// primary is p_c times (1 − p_h) for every category h above it; that is the
-    /// reported score and the confidence. Nothing present: the multinomial layer decides.
+    /// Decides category, confidence and labels from a feature vector (`primary`):
+    /// the presence layers read in LABELING.md's precedence, averaged with the
+    /// multinomial layer. The confidence is the primary category's probability.
     pub fn classify_features(&self, x: &ItemFeatures) -> (Category, f32, [f32; 4], Vec<Category>) {
-        let (presence, mut multinomial) = self.score_heads(x);
-        let mut primary_prob = [0.0f32; 4];
-        let mut none_above = 1.0f32;
-        for c in PRECEDENCE {
-            primary_prob[c.index()] = presence[c.index()] * none_above;
-            none_above *= 1.0 - presence[c.index()];
-        }
-        softmax(&mut multinomial, self.temperature);
-        // What is left (nothing present) is shared as the multinomial layer says.
-        for c in Category::ALL {
-            primary_prob[c.index()] += none_above * multinomial[c.index()];
-        }
-        let present: Vec<Category> = PRECEDENCE.into_iter().filter(|c| presence[c.index()] >= self.presence_thresholds[c.index()]).collect();
-        let primary = present.first().copied().unwrap_or_else(|| argmax(&multinomial));
-        let mut labels = vec![primary];
-        labels.extend(present.into_iter().filter(|&c| c != primary));
-        (primary, primary_prob[primary.index()], primary_prob, labels)
+        let (presence, multinomial) = self.head_probabilities(x);
+        let d = self.rule.decide(&presence, &multinomial);
+        (d.primary, d.probabilities[d.primary.index()], d.probabilities, d.labels)
     }
 
     /// The names of every feature `features` can produce for this text, for
@@ -491,19 +470,6 @@ fn softmax(s: &mut [f32; 4], temperature: f32) {
     for v in s.iter_mut() {
         *v /= sum;
     }
-}
-
-/// LABELING.md rule 4, highest first.
-const PRECEDENCE: [Category; 4] = [Category::Problem, Category::Suggestion, Category::Enquiry, Category::Praise];
-
-fn argmax(p: &[f32; 4]) -> Category {
-    let mut best = 0;
-    for i in 1..4 {
-        if p[i] > p[best] {
-            best = i;
-        }
-    }
-    Category::ALL[best]
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod output;
 pub mod phrase_training;
 pub mod pii;
 pub mod pipeline;
+pub mod primary;
 pub mod priority;
 pub mod record;
 pub mod report;

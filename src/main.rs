@@ -9,6 +9,7 @@ use feedback_triage::batch::{self, Pass, RunStats, Sink};
 use feedback_triage::eval::{evaluate, Prediction};
 use feedback_triage::input::{count_rows, Format, RecordReader, Reject};
 use feedback_triage::output::{self, AtomicOutput, RecordWriter};
+use feedback_triage::primary::DecisionRule;
 use feedback_triage::priority::PriorityScorer;
 use feedback_triage::record::{Analysis, FeedbackRecord};
 use feedback_triage::report::{self, ReportBuilder};
@@ -137,10 +138,11 @@ struct TrainArgs {
     /// (training time and memory grow with items × features).
     #[arg(long, default_value_t = TrainOptions::default().max_features)]
     max_features: usize,
-    /// Tune the presence thresholds on 3-fold out-of-fold predictions (default: 0.5 each,
-    /// which held up better out of sample).
-    #[arg(long)]
-    tune_thresholds: bool,
+    /// Weight of the multinomial layer when the primary category is decided (0: the
+    /// presence layers alone, in LABELING.md's precedence). --cv reports every weight.
+    #[arg(long, default_value_t = TrainOptions::default().primary_blend,
+          value_parser = parse_unit_interval)]
+    primary_blend: f32,
     /// At most this many clause-head features, the most frequent kept (they are fitted
     /// sparsely, so this bounds the model's size rather than memory).
     #[arg(long, default_value_t = TrainOptions::default().clause_max_features)]
@@ -226,6 +228,14 @@ fn main() -> ExitCode {
             eprintln!("triage: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A number in 0..=1 (clap value parser for weights).
+fn parse_unit_interval(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(w) if (0.0..=1.0).contains(&w) => Ok(w),
+        _ => Err(format!("{s:?} is not a number in 0..1")),
     }
 }
 
@@ -458,7 +468,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         clause_max_features: a.clause_max_features,
         clause_alpha: a.clause_alpha,
         clause_window: a.clause_window as usize,
-        tune_thresholds: a.tune_thresholds,
+        primary_blend: a.primary_blend,
         sentiment_sample: a.sentiment_sample,
         sentiment_vocab: a.sentiment_vocab,
         progress: train::Progress::new(|message| eprintln!("triage: {message}")),
@@ -484,6 +494,14 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
             .collect();
         let preds: Vec<Prediction> = real.iter().map(|o| Prediction { category: Some(o.predicted), keywords: vec![] }).collect();
         eprintln!("triage: {k}-fold cross-validation, scored on the {} real-feedback items:\n{}", real.len(), evaluate(&gold, &preds));
+        // The same out-of-fold probabilities decided at other blend weights: how --primary-blend is chosen.
+        for tenths in 0..=8u8 {
+            let rule = DecisionRule { blend: f32::from(tenths) / 10.0, thresholds: opts.presence_thresholds };
+            let preds: Vec<Prediction> =
+                real.iter().map(|o| Prediction { category: Some(rule.decide(&o.presence, &o.multinomial).primary), keywords: vec![] }).collect();
+            let r = evaluate(&gold, &preds);
+            eprintln!("triage:   primary blend {:.1}: accuracy {:.4}, macro-F1 {:.4}", rule.blend, r.accuracy, r.macro_f1);
+        }
         if let Some(path) = &a.cv_predictions {
             let mut out = AtomicOutput::create(Some(path))?;
             for o in &oof {

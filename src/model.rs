@@ -52,7 +52,7 @@ pub struct ModelFile {
     /// Category scores, outputs in `Category::ALL` order.
     pub category: LayerFile,
     /// Per-category "present in the item" logits (LABELING.md `labels`); the
-    /// primary category is the first present one in precedence order (rule 4).
+    /// presence reading of the primary category follows precedence (rule 4).
     pub presence: LayerFile,
     /// Per-category presence logits of a single clause (`clause_heads`); the
     /// strongest clause's logit is averaged with the item layer's. New in version 2.
@@ -61,8 +61,13 @@ pub struct ModelFile {
     /// (`clause_heads::instances`). Files from before the field read as 1: single clauses.
     #[serde(default = "single_clause")]
     pub clause_window: usize,
-    /// Presence probability at which a category counts as present.
+    /// Presence probability at which a category counts as present (listed in `labels`).
     pub presence_thresholds: Vec<f32>,
+    /// Weight of the multinomial layer when the primary category is decided
+    /// (`primary::DecisionRule`). Files from before the field read as 0: the
+    /// presence layers alone.
+    #[serde(default)]
+    pub primary_blend: f32,
     /// Softmax temperature of the category layer.
     pub temperature: f32,
 }
@@ -95,6 +100,9 @@ impl ModelFile {
         }
         if !(1..=MAX_CLAUSE_WINDOW).contains(&model.clause_window) {
             return Err(err(format!("clause_window must be 1..={MAX_CLAUSE_WINDOW}")));
+        }
+        if !(0.0..=1.0).contains(&model.primary_blend) {
+            return Err(err("primary_blend must be a number in 0..1".into()));
         }
         if !(model.temperature.is_finite() && model.temperature > 0.0) {
             return Err(err("temperature must be a positive number".into()));
@@ -129,7 +137,8 @@ impl LayerFile {
 mod tests {
     use super::*;
 
-    fn tiny_model(clause_window: Option<usize>) -> String {
+    /// A valid empty model, with `extra` fields set on top.
+    fn tiny_model(extra: &[(&str, serde_json::Value)]) -> String {
         let layer =
             |outputs: usize| LayerFile { outputs: (0..outputs).map(|i| i.to_string()).collect(), features: vec![], weights: vec![], bias: vec![0.0; outputs] };
         let mut json = serde_json::json!({
@@ -137,19 +146,29 @@ mod tests {
             "sentiment": layer(1), "category": layer(4), "presence": layer(4), "clause_presence": layer(4),
             "presence_thresholds": [0.5, 0.5, 0.5, 0.5], "temperature": 1.0,
         });
-        if let Some(w) = clause_window {
-            json["clause_window"] = w.into();
+        for (field, value) in extra {
+            json[*field] = value.clone();
         }
         json.to_string()
     }
 
     #[test]
     fn a_model_without_a_clause_window_reads_single_clauses_and_a_bad_window_is_refused() {
-        assert_eq!(ModelFile::parse(&tiny_model(None), "old").unwrap().clause_window, 1);
-        assert_eq!(ModelFile::parse(&tiny_model(Some(2)), "new").unwrap().clause_window, 2);
+        assert_eq!(ModelFile::parse(&tiny_model(&[]), "old").unwrap().clause_window, 1);
+        assert_eq!(ModelFile::parse(&tiny_model(&[("clause_window", 2.into())]), "new").unwrap().clause_window, 2);
         for bad in [0, MAX_CLAUSE_WINDOW + 1] {
-            let err = ModelFile::parse(&tiny_model(Some(bad)), "bad").unwrap_err().to_string();
+            let err = ModelFile::parse(&tiny_model(&[("clause_window", bad.into())]), "bad").unwrap_err().to_string();
             assert!(err.contains("clause_window"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_model_without_a_primary_blend_reads_presence_alone_and_a_bad_blend_is_refused() {
+        assert_eq!(ModelFile::parse(&tiny_model(&[]), "old").unwrap().primary_blend, 0.0);
+        assert_eq!(ModelFile::parse(&tiny_model(&[("primary_blend", 0.4.into())]), "new").unwrap().primary_blend, 0.4);
+        for bad in [-0.1, 1.5] {
+            let err = ModelFile::parse(&tiny_model(&[("primary_blend", bad.into())]), "bad").unwrap_err().to_string();
+            assert!(err.contains("primary_blend"), "{err}");
         }
     }
 }

@@ -218,13 +218,12 @@ pub struct TrainOptions {
     pub clause_window: usize,
     /// Times each suggestion item is repeated (the class is rare).
     pub suggestion_weight: usize,
-    /// Presence probability at which a category counts as present, per category.
+    /// Presence probability at which a category is listed in `labels`, per category.
     pub presence_thresholds: [f32; 4],
-    /// Choose `presence_thresholds` on out-of-fold predictions over the training
-    /// items. Off by default: tuned on one half of the out-of-fold predictions and
-    /// scored on the other, tuned thresholds lost to 0.5 in 8 of 12 splits and tied in 2
-    /// (macro-F1 −0.009 ± 0.009); with ~50 real suggestions they fit noise.
-    pub tune_thresholds: bool,
+    /// Weight of the multinomial layer in the primary decision (`primary`).
+    /// `triage train --cv` reports every weight on out-of-fold predictions; 0.4 led
+    /// there but lost on both held-out sets, so models use 0 (README).
+    pub primary_blend: f32,
     /// Iteration cap of the L-BFGS solver.
     pub max_iterations: u64,
     pub provenance: Provenance,
@@ -249,7 +248,7 @@ impl Default for TrainOptions {
             suggestion_weight: 2,
             max_iterations: 200,
             presence_thresholds: [0.5; 4],
-            tune_thresholds: false,
+            primary_blend: 0.0,
             provenance: Provenance::default(),
             progress: Progress::default(),
         }
@@ -310,76 +309,15 @@ pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<
     };
     let prepared = prepare(&tools, &sentiment, opts)?;
     let all: Vec<usize> = (0..prepared.len()).collect();
-    let thresholds = if opts.tune_thresholds { tune_thresholds(&prepared, &sentiment, opts)? } else { opts.presence_thresholds };
     let layers = fit_layers(&prepared, &all, opts)?;
     let mut provenance = opts.provenance.clone();
     provenance.training_items = prepared.len();
     provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
-    Ok(assemble(sentiment, layers, thresholds, opts.clause_window, provenance))
-}
-
-/// Folds of the out-of-fold predictions the presence thresholds are tuned on.
-const THRESHOLD_FOLDS: usize = 3;
-
-/// Chooses the presence thresholds on out-of-fold predictions: each third of the
-/// items is scored by layers fitted on the other two thirds, and only real
-/// feedback (not our written or weak items) is scored. Coordinate ascent on the
-/// macro-F1 of the primary category. Out-of-fold scoring of every real item (not
-/// one held-out fifth) matters for the rare suggestion class, whose threshold a
-/// handful of held-out items would decide by chance. The dev set plays no part.
-fn tune_thresholds(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions) -> Result<[f32; 4]> {
-    let mut scored = out_of_fold(prepared, sentiment, opts, THRESHOLD_FOLDS)?;
-    for (_, held) in scored.iter_mut() {
-        held.retain(|&i| is_real_feedback(&prepared[i].id));
-    }
-    let mut best = opts.presence_thresholds;
-    let score = |scored: &mut [(Classifier, Vec<usize>)], t: [f32; 4]| {
-        let mut conf = [[0usize; 4]; 4];
-        for (classifier, held) in scored.iter_mut() {
-            classifier.set_presence_thresholds(t);
-            for &i in held.iter() {
-                conf[prepared[i].category.index()][classifier.classify_features(&prepared[i].features).0.index()] += 1;
-            }
-        }
-        macro_f1(&conf)
-    };
-    let mut best_score = score(&mut scored, best);
-    for _round in 0..2 {
-        for k in 0..4 {
-            for step in 4..=16 {
-                let mut t = best;
-                t[k] = step as f32 * 0.05;
-                let s = score(&mut scored, t);
-                if s > best_score + 1e-9 {
-                    best_score = s;
-                    best = t;
-                }
-            }
-        }
-    }
-    let items: usize = scored.iter().map(|(_, held)| held.len()).sum();
-    opts.progress.report(|| format!("presence thresholds {best:?} (out-of-fold macro-F1 {best_score:.4} on {items} real items)"));
-    Ok(best)
-}
-
-fn macro_f1(conf: &[[usize; 4]; 4]) -> f64 {
-    (0..4)
-        .map(|c| {
-            let tp = conf[c][c] as f64;
-            let fp: f64 = (0..4).filter(|&g| g != c).map(|g| conf[g][c] as f64).sum();
-            let fnn: f64 = (0..4).filter(|&p| p != c).map(|p| conf[c][p] as f64).sum();
-            if tp == 0.0 {
-                0.0
-            } else {
-                2.0 * tp / (2.0 * tp + fp + fnn)
-            }
-        })
-        .sum::<f64>()
-        / 4.0
+    Ok(assemble(sentiment, layers, opts, provenance))
 }
 
 /// A model file from its layers.
-fn assemble(sentiment: LayerFile, layers: CategoryLayers, thresholds: [f32; 4], clause_window: usize, provenance: Provenance) -> ModelFile {
+fn assemble(sentiment: LayerFile, layers: CategoryLayers, opts: &TrainOptions, provenance: Provenance) -> ModelFile {
     let CategoryLayers { category, presence, clause_presence } = layers;
     ModelFile {
         format: FORMAT.into(),
@@ -389,8 +327,9 @@ fn assemble(sentiment: LayerFile, layers: CategoryLayers, thresholds: [f32; 4], 
         category,
         presence,
         clause_presence,
-        clause_window,
-        presence_thresholds: thresholds.to_vec(),
+        clause_window: opts.clause_window,
+        presence_thresholds: opts.presence_thresholds.to_vec(),
+        primary_blend: opts.primary_blend,
         temperature: 1.0,
     }
 }
@@ -489,7 +428,7 @@ fn out_of_fold(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions
         .map(|fold| {
             let (fit_idx, held): (Vec<usize>, Vec<usize>) = (0..prepared.len()).partition(|i| i % folds != fold);
             let layers = fit_layers(prepared, &fit_idx, opts)?;
-            let model = assemble(sentiment.clone(), layers, opts.presence_thresholds, opts.clause_window, Provenance::default());
+            let model = assemble(sentiment.clone(), layers, opts, Provenance::default());
             Ok((Classifier::new(FeatureExtractor::embedded()?, &model), held))
         })
         .collect()

@@ -96,6 +96,20 @@ fn traditional_input_is_analysed_and_original_kept() {
     assert_eq!(a.category, Category::Problem);
 }
 
+/// The output contract of `labels` and `scores` (LABELING.md rule 4): the primary
+/// category first, no category listed twice, none above the primary in precedence
+/// (it would have been primary), and scores that are a distribution whose top is
+/// the primary category's confidence.
+fn assert_labels_follow_precedence(a: &feedback_triage::Analysis) {
+    use feedback_triage::primary::PRECEDENCE;
+    let rank = |c: &Category| PRECEDENCE.iter().position(|p| p == c).unwrap();
+    assert_eq!(a.labels[0], a.category, "{}", a.text);
+    assert!(a.labels[1..].windows(2).all(|w| rank(&w[0]) < rank(&w[1])), "{:?} for {}", a.labels, a.text);
+    assert!(a.labels[1..].iter().all(|c| rank(c) > rank(&a.category)), "{:?} for {}", a.labels, a.text);
+    assert!((a.scores.values().sum::<f64>() - 1.0).abs() < 1e-3, "{:?}", a.scores);
+    assert!(a.scores.values().all(|&s| s <= a.confidence + 1e-6), "{:?} vs {}", a.scores, a.confidence);
+}
+
 /// The shipped model on `data/eval/crossdomain.jsonl`: 240 items in six domains no
 /// training source covers (cars, streaming, rail, real estate, beauty, pets),
 /// written apart from the training data and excluded from training by text. A
@@ -109,6 +123,7 @@ fn shipped_model_generalises_to_unseen_domains() {
         .iter()
         .map(|g| {
             let a = p.analyze_text(&g.text).unwrap();
+            assert_labels_follow_precedence(&a);
             Prediction { category: Some(a.category), keywords: a.keywords }
         })
         .collect();
