@@ -35,7 +35,7 @@ pub struct Decision {
     pub probabilities: [f32; 4],
     /// The primary first, then every other present category below it in
     /// precedence. A present category *above* the primary is left out: under
-    /// rule 4 it would have been primary, so the blend has ruled it out.
+    /// rule 4 it would have been primary, so the decision has ruled it out.
     pub labels: Vec<Category>,
 }
 
