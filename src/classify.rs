@@ -264,6 +264,11 @@ impl Classifier {
         (presence, multinomial)
     }
 
+    /// How this model turns the layers' probabilities into a decision.
+    pub fn rule(&self) -> &DecisionRule {
+        &self.rule
+    }
+
     /// Decides category, confidence and labels from a feature vector (`primary`):
     /// the presence layers read in LABELING.md's precedence, averaged with the
     /// multinomial layer. The confidence is the primary category's probability.

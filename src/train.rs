@@ -400,7 +400,7 @@ pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) 
                 id: prepared[i].id.clone(),
                 gold: prepared[i].category,
                 gold_present: prepared[i].present,
-                predicted: classifier.classify_features(&prepared[i].features).0,
+                predicted: classifier.rule().decide(&presence, &multinomial).primary,
                 presence,
                 multinomial,
             });
