@@ -13,6 +13,7 @@
 //! # Ok::<(), feedback_triage::Error>(())
 //! ```
 
+pub mod augment;
 pub mod batch;
 pub mod category;
 pub mod classify;
