@@ -13,7 +13,6 @@
 //! # Ok::<(), feedback_triage::Error>(())
 //! ```
 
-pub mod augment;
 pub mod batch;
 pub mod category;
 pub mod classify;

@@ -128,11 +128,6 @@ struct TrainArgs {
     /// Times each suggestion item counts (the class is rare).
     #[arg(long, default_value_t = TrainOptions::default().suggestion_weight)]
     suggestion_weight: usize,
-    /// Add this many synthetic items, each a praise-only review followed by a short
-    /// item that is only a wish, labelled suggestion and praise: a wish at the end of
-    /// a warm review is the suggestion most often lost. Built per fold under --cv.
-    #[arg(long, default_value_t = TrainOptions::default().wish_in_praise.count)]
-    wishes_in_praise: usize,
     /// Add this many weakly labelled negative (problem) and positive (praise) corpus reviews.
     #[arg(long, default_value_t = 0)]
     weak: usize,
@@ -468,7 +463,6 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         sentiment,
         category_alpha: a.alpha,
         suggestion_weight: a.suggestion_weight,
-        wish_in_praise: feedback_triage::augment::WishInPraise { count: a.wishes_in_praise, ..TrainOptions::default().wish_in_praise },
         min_df: a.min_df,
         max_features: a.max_features,
         clause_max_features: a.clause_max_features,

@@ -15,7 +15,6 @@ use ndarray::{Array1, Array2, ShapeBuilder};
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::augment::WishInPraise;
 use crate::category::Category;
 use crate::classify::{Classifier, ItemFeatures};
 use crate::error::{Error, Result};
@@ -219,8 +218,6 @@ pub struct TrainOptions {
     pub clause_window: usize,
     /// Times each suggestion item is repeated (the class is rare).
     pub suggestion_weight: usize,
-    /// Synthetic items: a pure wish after a praise-only review (`augment`).
-    pub wish_in_praise: WishInPraise,
     /// Presence probability at which a category is listed in `labels`, per category.
     pub presence_thresholds: [f32; 4],
     /// Weight of the multinomial layer in the primary decision (`primary`).
@@ -249,7 +246,6 @@ impl Default for TrainOptions {
             clause_rounds: 3,
             clause_window: 1,
             suggestion_weight: 2,
-            wish_in_praise: WishInPraise::default(),
             max_iterations: 200,
             presence_thresholds: [0.5; 4],
             primary_blend: 0.0,
@@ -311,10 +307,9 @@ pub fn train(opts: &TrainOptions, reuse_sentiment: Option<LayerFile>) -> Result<
         Some(layer) => layer,
         None => train_sentiment(&tools, opts)?,
     };
-    let items = labelled_items(opts)?;
-    let prepared = prepare(&tools, &sentiment, &items, opts.clause_window)?;
+    let prepared = prepare(&tools, &sentiment, opts)?;
     let all: Vec<usize> = (0..prepared.len()).collect();
-    let layers = fit_augmented(&tools, &sentiment, &items, &prepared, &all, opts)?;
+    let layers = fit_layers(&prepared, &all, opts)?;
     let mut provenance = opts.provenance.clone();
     provenance.training_items = prepared.len();
     provenance.sentiment_items = opts.sentiment.len().min(opts.sentiment_sample);
@@ -352,58 +347,39 @@ struct CategoryLayers {
     clause_presence: LayerFile,
 }
 
-/// The category layers fitted on the items at `fit` (indices into `items` and
-/// `prepared`) and on the synthetic items built from those items alone
-/// (`augment`), so a cross-validation fold never sees its held-out texts.
-fn fit_augmented(
-    tools: &Tools,
-    sentiment: &LayerFile,
-    items: &[&GoldItem],
-    prepared: &[Prepared],
-    fit: &[usize],
-    opts: &TrainOptions,
-) -> Result<CategoryLayers> {
-    let fit_items: Vec<&GoldItem> = fit.iter().map(|&i| items[i]).collect();
-    let synthetic = opts.wish_in_praise.build(&fit_items, FeatureExtractor::embedded()?.cues());
-    if !synthetic.is_empty() {
-        opts.progress.report(|| format!("{} synthetic items: a wish after a praise-only review", synthetic.len()));
-    }
-    let extra = prepare(tools, sentiment, &synthetic.iter().collect::<Vec<_>>(), opts.clause_window)?;
-    let rows: Vec<&Prepared> = fit.iter().map(|&i| &prepared[i]).chain(&extra).collect();
-    fit_layers(&rows, opts)
-}
-
-/// All category layers on `items`.
-fn fit_layers(items: &[&Prepared], opts: &TrainOptions) -> Result<CategoryLayers> {
+/// All category layers on the items at `idx`.
+fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<CategoryLayers> {
     let start = std::time::Instant::now();
-    let (vocab, x) = design_matrix(items, opts);
-    opts.progress.report(|| format!("fitting the category layers on {} items × {} features", items.len(), vocab.len()));
-    let category = fit_category(items, &vocab, &x, opts)?;
+    let (vocab, x) = design_matrix(prepared, idx, opts);
+    opts.progress.report(|| format!("fitting the category layers on {} items × {} features", idx.len(), vocab.len()));
+    let category = fit_category(prepared, idx, &vocab, &x, opts)?;
     opts.progress.report(|| format!("  primary layer fitted ({:.0} s)", start.elapsed().as_secs_f32()));
-    let presence = fit_presence(items, &vocab, &x, opts)?;
+    let presence = fit_presence(prepared, idx, &vocab, &x, opts)?;
     opts.progress.report(|| format!("  presence layers fitted ({:.0} s)", start.elapsed().as_secs_f32()));
-    let clause_presence = fit_clause_presence(items, opts)?;
+    let clause_presence = fit_clause_presence(prepared, idx, opts)?;
     opts.progress.report(|| format!("  clause presence heads fitted ({:.0} s)", start.elapsed().as_secs_f32()));
     Ok(CategoryLayers { category, presence, clause_presence })
 }
 
 /// The clause presence heads (`clause_heads`), one multiple-instance fit per
-/// category (`mil`) over the clauses of `items`.
-fn fit_clause_presence(items: &[&Prepared], opts: &TrainOptions) -> Result<LayerFile> {
-    let mut df = document_frequency(items.iter().flat_map(|p| p.clause_names.iter().map(Vec::as_slice)));
+/// category (`mil`) over the clauses of the items at `idx`.
+fn fit_clause_presence(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<LayerFile> {
+    let mut df = document_frequency(idx.iter().flat_map(|&i| prepared[i].clause_names.iter().map(Vec::as_slice)));
     df.retain(|_, c| *c >= opts.min_df);
     let mut vocab: Vec<String> = most_frequent(df.into_iter().collect(), opts.clause_max_features).into_iter().map(|(n, _)| n.to_string()).collect();
     vocab.sort_unstable();
     let column: HashMap<u64, u32> = vocab.iter().enumerate().map(|(c, n)| (feature_key(n), c as u32)).collect();
-    let bags: Vec<Vec<SparseRow>> =
-        items.iter().map(|p| p.features.clauses.iter().map(|x| x.iter().filter_map(|&(k, v)| column.get(&k).map(|&c| (c, v))).collect()).collect()).collect();
+    let bags: Vec<Vec<SparseRow>> = idx
+        .iter()
+        .map(|&i| prepared[i].features.clauses.iter().map(|x| x.iter().filter_map(|&(k, v)| column.get(&k).map(|&c| (c, v))).collect()).collect())
+        .collect();
     let bag_refs: Vec<&[SparseRow]> = bags.iter().map(|b| b.as_slice()).collect();
     opts.progress.report(|| format!("fitting the clause presence heads on {} clauses × {} features", bags.iter().map(Vec::len).sum::<usize>(), vocab.len()));
     let mil_opts = MilOptions { columns: vocab.len(), alpha: opts.clause_alpha as f64, rounds: opts.clause_rounds, max_iterations: opts.max_iterations };
     let fits: Vec<Result<Option<BinaryFit>>> = Category::ALL
         .par_iter()
         .map(|&c| {
-            let positive: Vec<bool> = items.iter().map(|p| p.present[c.index()]).collect();
+            let positive: Vec<bool> = idx.iter().map(|&i| prepared[i].present[c.index()]).collect();
             mil::fit(&bag_refs, &positive, mil_opts)
         })
         .collect();
@@ -415,10 +391,9 @@ fn fit_clause_presence(items: &[&Prepared], opts: &TrainOptions) -> Result<Layer
 /// predicted category of every item, in item order.
 pub fn cross_validate(opts: &TrainOptions, sentiment: &LayerFile, folds: usize) -> Result<Vec<OutOfFold>> {
     let tools = Tools::embedded()?;
-    let items = labelled_items(opts)?;
-    let prepared = prepare(&tools, sentiment, &items, opts.clause_window)?;
+    let prepared = prepare(&tools, sentiment, opts)?;
     let mut out: Vec<Option<OutOfFold>> = vec![None; prepared.len()];
-    for (classifier, held) in out_of_fold(&tools, &items, &prepared, sentiment, opts, folds.max(2))? {
+    for (classifier, held) in out_of_fold(&prepared, sentiment, opts, folds.max(2))? {
         for i in held {
             let (presence, multinomial) = classifier.head_probabilities(&prepared[i].features);
             out[i] = Some(OutOfFold {
@@ -448,18 +423,11 @@ pub struct OutOfFold {
 
 /// For each of `folds` folds (item `i` is in fold `i % folds`): a classifier
 /// whose layers were fitted on the other folds, and the indices of its fold.
-fn out_of_fold(
-    tools: &Tools,
-    items: &[&GoldItem],
-    prepared: &[Prepared],
-    sentiment: &LayerFile,
-    opts: &TrainOptions,
-    folds: usize,
-) -> Result<Vec<(Classifier, Vec<usize>)>> {
+fn out_of_fold(prepared: &[Prepared], sentiment: &LayerFile, opts: &TrainOptions, folds: usize) -> Result<Vec<(Classifier, Vec<usize>)>> {
     (0..folds)
         .map(|fold| {
             let (fit_idx, held): (Vec<usize>, Vec<usize>) = (0..prepared.len()).partition(|i| i % folds != fold);
-            let layers = fit_augmented(tools, sentiment, items, prepared, &fit_idx, opts)?;
+            let layers = fit_layers(prepared, &fit_idx, opts)?;
             let model = assemble(sentiment.clone(), layers, opts, Provenance::default());
             Ok((Classifier::new(FeatureExtractor::embedded()?, &model), held))
         })
@@ -478,21 +446,14 @@ struct Prepared {
     clause_names: Vec<Vec<String>>,
 }
 
-/// The items with a known category, in the order given (the order fixes the folds).
-fn labelled_items(opts: &TrainOptions) -> Result<Vec<&GoldItem>> {
-    let items: Vec<&GoldItem> = opts.items.iter().filter(|i| Category::parse(&i.category).is_some()).collect();
+fn prepare(tools: &Tools, sentiment: &LayerFile, opts: &TrainOptions) -> Result<Vec<Prepared>> {
+    let classifier = Classifier::for_training(FeatureExtractor::embedded()?, sentiment, opts.clause_window);
+    let items: Vec<(&GoldItem, Category)> = opts.items.iter().filter_map(|i| Category::parse(&i.category).map(|c| (i, c))).collect();
     if items.len() < 20 {
         return Err(Error::Training(format!("only {} labelled items", items.len())));
     }
-    Ok(items)
-}
-
-/// `items` (each with a known category) turned into features.
-fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[&GoldItem], clause_window: usize) -> Result<Vec<Prepared>> {
-    let classifier = Classifier::for_training(FeatureExtractor::embedded()?, sentiment, clause_window);
     Ok(items
         .par_iter()
-        .filter_map(|item| Category::parse(&item.category).map(|c| (item, c)))
         .map(|(item, category)| {
             let norm = tools.normalizer.normalize(&item.text);
             let tokens = tools.segmenter.segment(&norm.text);
@@ -505,7 +466,7 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[&GoldItem], clause_win
             for l in item.labels.iter().filter_map(|l| Category::parse(l)) {
                 present[l.index()] = true;
             }
-            Prepared { id: item.id.clone(), category, present, features, names, clause_names }
+            Prepared { id: item.id.clone(), category: *category, present, features, names, clause_names }
         })
         .collect())
 }
@@ -514,9 +475,9 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, items: &[&GoldItem], clause_win
 /// small set of designed features, not open-ended lexical ones.
 const ALWAYS_KEPT: [&str; 5] = ["cue:", "sent:", "form:", "clause:", "kw:"];
 
-/// The feature vocabulary of `items` and their dense design matrix.
-fn design_matrix(items: &[&Prepared], opts: &TrainOptions) -> (Vec<String>, Array2<f32>) {
-    let df = document_frequency(items.iter().map(|p| p.names.as_slice()));
+/// The feature vocabulary of the items at `idx` and their dense design matrix.
+fn design_matrix(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> (Vec<String>, Array2<f32>) {
+    let df = document_frequency(idx.iter().map(|&i| prepared[i].names.as_slice()));
     let (mut vocab, mut lexical): (DocFreq, DocFreq) = df.into_iter().partition(|(n, _)| ALWAYS_KEPT.iter().any(|p| n.starts_with(p)));
     lexical.retain(|(_, c)| *c >= opts.min_df);
     // The dense matrix costs items × features in memory and in every solver step,
@@ -526,9 +487,9 @@ fn design_matrix(items: &[&Prepared], opts: &TrainOptions) -> (Vec<String>, Arra
     let mut vocab: Vec<String> = vocab.into_iter().map(|(n, _)| n.to_string()).collect();
     vocab.sort_unstable();
     let column: HashMap<u64, usize> = vocab.iter().enumerate().map(|(i, n)| (feature_key(n), i)).collect();
-    let mut x = design_zeros(items.len(), vocab.len());
-    for (r, p) in items.iter().enumerate() {
-        for &(k, v) in &p.features.item {
+    let mut x = design_zeros(idx.len(), vocab.len());
+    for (r, &i) in idx.iter().enumerate() {
+        for &(k, v) in &prepared[i].features.item {
             if let Some(&col) = column.get(&k) {
                 x[[r, col]] = v;
             }
@@ -570,15 +531,15 @@ pub(crate) fn design_zeros(rows: usize, cols: usize) -> Array2<f32> {
 }
 
 /// Fits the primary-category layer (multinomial) on the rows of `x`.
-fn fit_category(items: &[&Prepared], vocab: &[String], x: &Array2<f32>, opts: &TrainOptions) -> Result<LayerFile> {
+fn fit_category(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Array2<f32>, opts: &TrainOptions) -> Result<LayerFile> {
     // The rare suggestion class is repeated so the fit does not ignore it.
     let mut rows: Vec<usize> = Vec::new();
-    for (r, p) in items.iter().enumerate() {
-        let copies = if p.category == Category::Suggestion { opts.suggestion_weight.max(1) } else { 1 };
+    for (r, &i) in idx.iter().enumerate() {
+        let copies = if prepared[i].category == Category::Suggestion { opts.suggestion_weight.max(1) } else { 1 };
         rows.extend(std::iter::repeat_n(r, copies));
     }
     let xr = x.select(ndarray::Axis(0), &rows);
-    let y: Array1<usize> = rows.iter().map(|&r| items[r].category.index()).collect();
+    let y: Array1<usize> = rows.iter().map(|&r| prepared[idx[r]].category.index()).collect();
     let fitted = MultiLogisticRegression::default()
         .alpha(opts.category_alpha)
         .max_iterations(opts.max_iterations)
@@ -600,12 +561,12 @@ fn fit_category(items: &[&Prepared], vocab: &[String], x: &Array2<f32>, opts: &T
 type BinaryFit = (Vec<f32>, f32);
 
 /// Fits one binary "category present" layer per category (LABELING.md `labels`).
-fn fit_presence(items: &[&Prepared], vocab: &[String], x: &Array2<f32>, opts: &TrainOptions) -> Result<LayerFile> {
+fn fit_presence(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Array2<f32>, opts: &TrainOptions) -> Result<LayerFile> {
     // The four fits are independent; run them in parallel.
     let fits: Vec<Result<Option<BinaryFit>>> = Category::ALL
         .par_iter()
         .map(|&c| {
-            let y: Array1<usize> = items.iter().map(|p| p.present[c.index()] as usize).collect();
+            let y: Array1<usize> = idx.iter().map(|&i| prepared[i].present[c.index()] as usize).collect();
             if y.iter().all(|&v| v == y[0]) {
                 return Ok(None); // never (or always) present in this data: leave it off
             }
