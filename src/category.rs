@@ -40,14 +40,14 @@ impl Category {
         }
     }
 
-    /// LABELING.md rule 4: problem > suggestion > enquiry > praise. Higher wins.
+    /// LABELING.md rule 4, highest first: problem > suggestion > enquiry > praise.
+    /// The one place the order is written; `precedence` reads it.
+    pub const BY_PRECEDENCE: [Category; 4] = [Category::Problem, Category::Suggestion, Category::Enquiry, Category::Praise];
+
+    /// Rank under LABELING.md rule 4 (`BY_PRECEDENCE`). Higher wins: problem 3, praise 0.
     pub fn precedence(self) -> u8 {
-        match self {
-            Category::Problem => 3,
-            Category::Suggestion => 2,
-            Category::Enquiry => 1,
-            Category::Praise => 0,
-        }
+        let from_top = Self::BY_PRECEDENCE.iter().position(|&c| c == self).unwrap_or(0);
+        (Self::BY_PRECEDENCE.len() - 1 - from_top) as u8
     }
 
     pub fn parse(s: &str) -> Option<Category> {
@@ -64,5 +64,17 @@ impl Category {
 impl std::fmt::Display for Category {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_ranks_follow_rule_4() {
+        let ranks: Vec<u8> = Category::BY_PRECEDENCE.iter().map(|c| c.precedence()).collect();
+        assert_eq!(ranks, [3, 2, 1, 0]);
+        assert_eq!((Category::Problem.precedence(), Category::Praise.precedence()), (3, 0));
     }
 }

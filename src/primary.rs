@@ -15,9 +15,6 @@
 
 use crate::category::Category;
 
-/// LABELING.md rule 4, highest first.
-pub const PRECEDENCE: [Category; 4] = [Category::Problem, Category::Suggestion, Category::Enquiry, Category::Praise];
-
 /// How the two readings are combined and when a category counts as present.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DecisionRule {
@@ -44,7 +41,7 @@ impl DecisionRule {
         let probabilities = primary_distribution(presence, multinomial, self.blend);
         let primary = argmax(&probabilities);
         let mut labels = vec![primary];
-        let below = PRECEDENCE.iter().skip_while(|&&c| c != primary).skip(1);
+        let below = Category::BY_PRECEDENCE.iter().skip_while(|&&c| c != primary).skip(1);
         labels.extend(below.filter(|c| presence[c.index()] >= self.thresholds[c.index()]));
         Decision { primary, probabilities, labels }
     }
@@ -56,7 +53,7 @@ impl DecisionRule {
 pub fn primary_distribution(presence: &[f32; 4], multinomial: &[f32; 4], blend: f32) -> [f32; 4] {
     let mut by_presence = [0.0f32; 4];
     let mut none_above = 1.0f32;
-    for c in PRECEDENCE {
+    for c in Category::BY_PRECEDENCE {
         by_presence[c.index()] = presence[c.index()] * none_above;
         none_above *= 1.0 - presence[c.index()];
     }
