@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Classify a file of feedback (JSONL, CSV or TSV; UTF-8 or GBK) and write one analysed record per input record.
+    /// Classify a file of feedback (JSONL, CSV or TSV in UTF-8 or GBK, or an Excel workbook) and write one analysed record per input record.
     Classify(ClassifyArgs),
     /// Train a model from labelled items and the sentiment corpora.
     Train(TrainArgs),
@@ -62,12 +62,14 @@ struct ClassifyArgs {
     /// Output file; `-` or absent = standard output. Written atomically.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Input format (default: from the input's extension, else jsonl).
+    /// Input format (default: from the input's extension, else jsonl). `xlsx` reads
+    /// Excel (.xlsx/.xlsm/.xlsb/.xls) and OpenDocument (.ods) workbooks.
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Output format (default: jsonl).
-    #[arg(long, value_enum, default_value = "jsonl")]
-    output_format: Format,
+    /// Output format (default: from the output's extension, else jsonl). csv, tsv and
+    /// xlsx hold a flat view (category, confidence, labels, keywords, priority, text).
+    #[arg(long, value_enum)]
+    output_format: Option<Format>,
     /// Model file from `triage train` (default: the embedded model).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -291,12 +293,13 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
         pipeline = pipeline.with_priority(PriorityScorer::from_path(p)?);
     }
     let format = a.format.unwrap_or_else(|| a.input.as_deref().map_or(Format::Jsonl, Format::from_path));
+    let output_format = a.output_format.unwrap_or_else(|| a.output.as_deref().map_or(Format::Jsonl, Format::from_path));
     let reader = RecordReader::open(a.input.as_deref(), format)?;
     let total = a.input.as_deref().filter(|p| *p != Path::new("-")).and_then(|p| count_rows(p, format));
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| progress_bar(total));
     let mut sink = CliSink {
-        writer: RecordWriter::new(AtomicOutput::create(a.output.as_deref())?, a.output_format),
+        writer: RecordWriter::new(AtomicOutput::create(a.output.as_deref())?, output_format)?,
         rejects: a.rejects.as_deref().map(|p| AtomicOutput::create(Some(p))).transpose()?,
         quiet: a.quiet,
         report: a.report.as_ref().map(|_| ReportBuilder::new()),
@@ -306,7 +309,6 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
     if let Some(r) = &mut sink.report {
         r.set_source(a.input.as_deref().map_or("<stdin>".to_string(), |p| p.display().to_string()));
     }
-    let output_format = a.output_format;
     let normalizer = pipeline.normalizer();
     let encode = |record: &FeedbackRecord, analysis: &Analysis| output::encode_record(output_format, record, analysis, normalizer);
     let stats: RunStats = batch::run(&pipeline, reader, &encode, &mut sink, &mut |pass, n| {

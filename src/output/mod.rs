@@ -1,7 +1,10 @@
-//! Writing analysed records: JSONL (the full contract), or CSV/TSV (a flat view
-//! for spreadsheets). Files are written atomically: to a temporary file beside
-//! the target, renamed into place only when the run completes, so a killed run
-//! never leaves a half-written file that looks complete.
+//! Writing analysed records: JSONL (the full contract), or CSV/TSV or an Excel
+//! workbook ([`sheet`]) (a flat view for spreadsheets). Files are written
+//! atomically: to a temporary file beside the target, renamed into place only
+//! when the run completes, so a killed run never leaves a half-written file that
+//! looks complete.
+
+mod sheet;
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -132,30 +135,41 @@ pub fn encode_record(format: Format, record: &FeedbackRecord, analysis: &Analysi
         }
         Format::Csv | Format::Tsv => {
             let mut w = csv::WriterBuilder::new().delimiter(csv_delimiter(format)).from_writer(Vec::new());
-            let triage = analysis.triage.as_ref();
-            let labels: Vec<&str> = analysis.labels.iter().map(|c| c.as_str()).collect();
-            let keywords: Vec<&str> = analysis.keywords.iter().map(|k| k.text.as_str()).collect();
-            let masked = |v: &Option<String>| v.as_deref().map(|s| normalizer.mask(s).into_owned()).unwrap_or_default();
-            let row = [
-                analysis.id.clone(),
-                analysis.category.as_str().to_string(),
-                format!("{:.4}", analysis.confidence),
-                labels.join("|"),
-                keywords.join("|"),
-                triage.map(|t| format!("{:.4}", t.priority.score)).unwrap_or_default(),
-                triage.map(|t| format!("{:?}", t.priority.level).to_lowercase()).unwrap_or_default(),
-                triage.map(|t| format!("{:?}", t.urgency).to_lowercase()).unwrap_or_default(),
-                triage.map(|t| t.respond_within_minutes.to_string()).unwrap_or_default(),
-                triage.map(|t| t.department.clone()).unwrap_or_default(),
-                masked(&record.customer_tier),
-                masked(&record.channel),
-                masked(&record.created_at),
-                analysis.text.clone(),
-            ];
-            w.write_record(&row).map_err(|e| encode_error(e.into()))?;
+            w.write_record(flat_row(record, analysis, normalizer)).map_err(|e| encode_error(e.into()))?;
             w.into_inner().map_err(|e| encode_error(e.into_error()))
         }
+        // A JSON array of the flat fields, one per line: the writer thread turns
+        // it into a sheet row.
+        Format::Xlsx => {
+            let mut line = serde_json::to_vec(&flat_row(record, analysis, normalizer)).map_err(|e| encode_error(e.into()))?;
+            line.push(b'\n');
+            Ok(line)
+        }
     }
+}
+
+/// One record's fields in the order of [`FLAT_COLUMNS`].
+fn flat_row(record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalizer) -> [String; FLAT_COLUMNS.len()] {
+    let triage = analysis.triage.as_ref();
+    let labels: Vec<&str> = analysis.labels.iter().map(|c| c.as_str()).collect();
+    let keywords: Vec<&str> = analysis.keywords.iter().map(|k| k.text.as_str()).collect();
+    let masked = |v: &Option<String>| v.as_deref().map(|s| normalizer.mask(s).into_owned()).unwrap_or_default();
+    [
+        analysis.id.clone(),
+        analysis.category.as_str().to_string(),
+        format!("{:.4}", analysis.confidence),
+        labels.join("|"),
+        keywords.join("|"),
+        triage.map(|t| format!("{:.4}", t.priority.score)).unwrap_or_default(),
+        triage.map(|t| format!("{:?}", t.priority.level).to_lowercase()).unwrap_or_default(),
+        triage.map(|t| format!("{:?}", t.urgency).to_lowercase()).unwrap_or_default(),
+        triage.map(|t| t.respond_within_minutes.to_string()).unwrap_or_default(),
+        triage.map(|t| t.department.clone()).unwrap_or_default(),
+        masked(&record.customer_tier),
+        masked(&record.channel),
+        masked(&record.created_at),
+        analysis.text.clone(),
+    ]
 }
 
 fn csv_delimiter(format: Format) -> u8 {
@@ -171,6 +185,8 @@ pub struct RecordWriter {
     out: AtomicOutput,
     format: Format,
     header_written: bool,
+    /// The workbook being built, for [`Format::Xlsx`].
+    sheet: Option<sheet::SheetWriter>,
 }
 
 /// Columns of the flat CSV/TSV view.
@@ -192,13 +208,18 @@ pub const FLAT_COLUMNS: [&str; 14] = [
 ];
 
 impl RecordWriter {
-    pub fn new(out: AtomicOutput, format: Format) -> Self {
-        RecordWriter { out, format, header_written: false }
+    pub fn new(out: AtomicOutput, format: Format) -> Result<Self> {
+        let sheet = (format == Format::Xlsx).then(|| sheet::SheetWriter::new(&FLAT_COLUMNS)).transpose()?;
+        Ok(RecordWriter { out, format, header_written: false, sheet })
     }
 
     /// Writes one record encoded by [`encode_record`] in this writer's format
     /// (the CSV/TSV header goes first).
     pub fn write_encoded(&mut self, encoded: &[u8]) -> Result<()> {
+        if let Some(sheet) = &mut self.sheet {
+            let fields: Vec<String> = serde_json::from_slice(encoded).map_err(|e| Error::io(self.out.path(), e.into()))?;
+            return sheet.write_row(&fields);
+        }
         if !self.header_written && self.format != Format::Jsonl {
             let mut w = csv::WriterBuilder::new().delimiter(csv_delimiter(self.format)).from_writer(Vec::new());
             let _ = w.write_record(FLAT_COLUMNS);
@@ -209,7 +230,10 @@ impl RecordWriter {
         self.out.write_all(encoded)
     }
 
-    pub fn commit(self) -> Result<()> {
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(sheet) = self.sheet.take() {
+            sheet.finish(&mut self.out)?;
+        }
         self.out.commit()
     }
 }

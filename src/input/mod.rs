@@ -1,6 +1,9 @@
 //! Reading feedback files: JSONL, CSV and TSV, in UTF-8 or GB18030/GBK (Chinese
-//! Excel exports), streamed row by row. A row that cannot be read becomes a
-//! [`Reject`] naming the file, line and reason; it never stops the stream.
+//! Excel exports), streamed row by row, and spreadsheets ([`sheet`]). A row that
+//! cannot be read becomes a [`Reject`] naming the file, line and reason; it never
+//! stops the stream.
+
+mod sheet;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -19,14 +22,20 @@ pub enum Format {
     Jsonl,
     Csv,
     Tsv,
+    /// A spreadsheet: Excel .xlsx/.xlsm/.xlsb/.xls or OpenDocument .ods (the kind
+    /// is read from the file's content).
+    #[value(alias = "xls", alias = "ods", alias = "excel")]
+    Xlsx,
 }
 
 impl Format {
-    /// Guesses the format from a file name (`.csv`, `.tsv`/`.tab`, else JSONL).
+    /// Guesses the format from a file name (`.csv`, `.tsv`/`.tab`, a spreadsheet
+    /// extension, else JSONL).
     pub fn from_path(path: &Path) -> Format {
         match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
             Some("csv") => Format::Csv,
             Some("tsv") | Some("tab") => Format::Tsv,
+            Some("xlsx" | "xlsm" | "xlsb" | "xls" | "ods") => Format::Xlsx,
             _ => Format::Jsonl,
         }
     }
@@ -74,6 +83,7 @@ pub struct RecordReader {
 enum Inner {
     Jsonl { reader: Box<dyn BufRead + Send>, line: u64, buf: Vec<u8> },
     Delimited { reader: csv::Reader<Box<dyn Read + Send>>, headers: Vec<String> },
+    Sheet(sheet::SheetRows),
     Failed(Option<Reject>),
 }
 
@@ -89,8 +99,15 @@ impl RecordReader {
     }
 
     /// Reads rows from any byte stream; `name` labels errors.
-    pub fn from_reader(name: String, reader: Box<dyn Read + Send>, format: Format) -> Self {
+    pub fn from_reader(name: String, mut reader: Box<dyn Read + Send>, format: Format) -> Self {
         let inner = match format {
+            Format::Xlsx => {
+                let mut bytes = Vec::new();
+                match reader.read_to_end(&mut bytes) {
+                    Ok(_) => sheet::open(&name, bytes).map_or_else(|r| Inner::Failed(Some(r)), Inner::Sheet),
+                    Err(e) => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: format!("read error: {e}"), raw: String::new() })),
+                }
+            }
             Format::Jsonl => Inner::Jsonl { reader: Box::new(BufReader::with_capacity(1 << 16, reader)), line: 0, buf: Vec::new() },
             Format::Csv | Format::Tsv => {
                 let delim = if format == Format::Csv { b',' } else { b'\t' };
@@ -144,6 +161,7 @@ impl Iterator for RecordReader {
         let name = self.name.clone();
         match &mut self.inner {
             Inner::Failed(r) => r.take().map(Row::Rejected),
+            Inner::Sheet(rows) => rows.next_row(),
             Inner::Jsonl { reader, line, buf } => loop {
                 buf.clear();
                 *line += 1;
@@ -184,19 +202,25 @@ impl Iterator for RecordReader {
                         if fields.len() != headers.len() {
                             return Some(reject(&name, line, format!("expected {} fields, found {}", headers.len(), fields.len()), fields.join(",")));
                         }
-                        let mut obj = Map::new();
-                        for (h, f) in headers.iter().zip(&fields) {
-                            if h.is_empty() {
-                                continue;
-                            }
-                            obj.insert(h.clone(), if h == "customer_value" { number_or_string(f) } else { Value::String(f.clone()) });
-                        }
-                        Some(record_from_object(obj, &name, line))
+                        Some(record_from_object(object_from_fields(headers, fields), &name, line))
                     }
                 }
             }
         }
     }
+}
+
+/// The object of a delimited or spreadsheet row: each named column's field, as a
+/// string but for `customer_value`, which is a number when it reads as one.
+fn object_from_fields(headers: &[String], fields: Vec<String>) -> Map<String, Value> {
+    let mut obj = Map::new();
+    for (h, f) in headers.iter().zip(fields) {
+        if h.is_empty() {
+            continue;
+        }
+        obj.insert(h.clone(), if h == "customer_value" { number_or_string(&f) } else { Value::String(f) });
+    }
+    obj
 }
 
 fn number_or_string(s: &str) -> Value {
@@ -286,7 +310,8 @@ fn read_bounded_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Re
 }
 
 /// Counts the rows of an input file cheaply (lines for JSONL, records for CSV), for
-/// progress ETA. `None` for standard input.
+/// progress ETA. `None` for standard input, and for a spreadsheet, which would
+/// have to be read whole to count.
 pub fn count_rows(path: &Path, format: Format) -> Option<u64> {
     let file = File::open(path).ok()?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
@@ -313,5 +338,6 @@ pub fn count_rows(path: &Path, format: Format) -> Option<u64> {
             }
             Some(n)
         }
+        Format::Xlsx => None,
     }
 }
