@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use feedback_triage::batch::{self, Pass, RunStats, Sink};
 use feedback_triage::eval::{evaluate, Prediction};
-use feedback_triage::input::{count_rows, Format, RecordReader, Reject};
+use feedback_triage::input::{count_rows, ColumnMap, Format, RecordReader, Reject};
 use feedback_triage::output::{self, AtomicOutput, RecordWriter};
 use feedback_triage::primary::DecisionRule;
 use feedback_triage::priority::PriorityScorer;
@@ -56,7 +56,7 @@ struct ReportArgs {
 
 #[derive(Args)]
 struct ClassifyArgs {
-    /// Input file; `-` or absent = standard input. Records need a `text` field (CSV/TSV: a `text` column).
+    /// Input file; `-` or absent = standard input. Records need a `text` field (CSV/TSV/xlsx: a `text` column; see --column).
     #[arg(short, long)]
     input: Option<PathBuf>,
     /// Output file; `-` or absent = standard output. Written atomically.
@@ -66,6 +66,11 @@ struct ClassifyArgs {
     /// Excel (.xlsx/.xlsm/.xlsb/.xls) and OpenDocument (.ods) workbooks.
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// Read a record field from a differently named column, as FIELD=COLUMN
+    /// (repeatable): `--column text=评价内容 --column id=订单号`. Fields: text, id,
+    /// customer_tier, customer_value, channel, created_at. Applies to JSONL keys too.
+    #[arg(long = "column", value_name = "FIELD=COLUMN", value_parser = parse_column_spec)]
+    column: Vec<String>,
     /// Output format (default: from the output's extension, else jsonl). csv, tsv and
     /// xlsx hold a flat view (category, confidence, labels, keywords, priority, text).
     #[arg(long, value_enum)]
@@ -241,6 +246,11 @@ fn parse_unit_interval(s: &str) -> Result<f32, String> {
     }
 }
 
+/// Checks one `--column` on its own, so that a typo fails before any work.
+fn parse_column_spec(s: &str) -> Result<String, String> {
+    ColumnMap::parse(&[s]).map(|_| s.to_string())
+}
+
 fn load_pipeline(model: Option<&Path>) -> Result<Pipeline, Error> {
     match model {
         Some(p) => Pipeline::from_path(p),
@@ -294,7 +304,8 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
     }
     let format = a.format.unwrap_or_else(|| a.input.as_deref().map_or(Format::Jsonl, Format::from_path));
     let output_format = a.output_format.unwrap_or_else(|| a.output.as_deref().map_or(Format::Jsonl, Format::from_path));
-    let reader = RecordReader::open(a.input.as_deref(), format)?;
+    let columns = ColumnMap::parse(&a.column).map_err(|reason| Error::Config { origin: "command line".into(), key: "--column".into(), reason })?;
+    let reader = RecordReader::open(a.input.as_deref(), format, columns)?;
     let total = a.input.as_deref().filter(|p| *p != Path::new("-")).and_then(|p| count_rows(p, format));
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| progress_bar(total));

@@ -121,6 +121,34 @@ fn bad_rows_are_located_counted_and_never_lost() {
 }
 
 #[test]
+fn columns_named_otherwise_are_mapped_to_record_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_text = "订单号,评价内容,text,用户等级\nA1,物流太慢了，等了一周,备注,vip\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv_text);
+    let input = write(dir.path(), "export.csv", &gbk);
+    let out = dir.path().join("out.jsonl");
+    let args = ["--column", "text=评价内容", "--column", "id=订单号", "--column", "customer_tier=用户等级"];
+    let (code, err) = classify(&[&["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()], &args[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    let rec = &lines(&out)[0];
+    assert_eq!((rec["id"].as_str(), rec["text"].as_str(), rec["customer_tier"].as_str()), (Some("A1"), Some("物流太慢了，等了一周"), Some("vip")));
+    assert_eq!(rec["original_text"], "备注", "a column the mapping displaces passes through under another name");
+    assert_eq!(rec["category"], "problem");
+
+    let jsonl = write(dir.path(), "in.jsonl", "{\"内容\":\"请问怎么修改收货地址？\"}\n".as_bytes());
+    let (code, err) = classify(&["--input", jsonl.to_str().unwrap(), "--output", out.to_str().unwrap(), "--column", "text=内容"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&out)[0]["category"], "enquiry");
+
+    let (code, err) = classify(&["--input", jsonl.to_str().unwrap(), "--output", out.to_str().unwrap(), "--column", "body=内容"]);
+    assert_eq!(code, 2, "a usage error: {err}");
+    assert!(err.contains("not a record field"), "{err}");
+    let (code, err) = classify(&["--input", jsonl.to_str().unwrap(), "--output", out.to_str().unwrap(), "--column", "text=内容", "--column", "text=x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("already mapped"), "{err}");
+}
+
+#[test]
 fn csv_wrong_field_count_and_missing_text_column() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "bad.csv", "id,text\n1,物流很快\n2,太慢,extra\n3,还不错\n".as_bytes());

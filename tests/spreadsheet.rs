@@ -106,11 +106,18 @@ fn unreadable_workbooks_are_located_errors() {
     assert_ne!(code, 0, "nothing could be processed: {err}");
     assert!(err.contains("fake.xlsx:1: not a readable spreadsheet"), "{err}");
 
-    let no_header = dir.path().join("no_header.xlsx");
+    let chinese_header = dir.path().join("chinese_header.xlsx");
     let mut book = Workbook::new();
-    book.add_worksheet().set_name("评价").unwrap().write_string(0, 0, "内容").unwrap();
-    book.save(&no_header).unwrap();
-    let (code, err) = classify(&["--input", no_header.to_str().unwrap(), "--output", dir.path().join("o2.jsonl").to_str().unwrap()]);
+    let sheet = book.add_worksheet().set_name("评价").unwrap();
+    sheet.write_string(0, 0, "评价内容").unwrap();
+    sheet.write_string(1, 0, "物流太慢了").unwrap();
+    book.save(&chinese_header).unwrap();
+    let out = dir.path().join("o2.jsonl");
+    let (code, err) = classify(&["--input", chinese_header.to_str().unwrap(), "--output", out.to_str().unwrap()]);
     assert_ne!(code, 0, "{err}");
-    assert!(err.contains("no sheet has a header row with a `text` column") && err.contains("评价"), "{err}");
+    assert!(err.contains("no sheet has a `text` column") && err.contains("评价") && err.contains("--column text=NAME"), "{err}");
+
+    let (code, err) = classify(&["--input", chinese_header.to_str().unwrap(), "--output", out.to_str().unwrap(), "--column", "text=评价内容"]);
+    assert_eq!(code, 0, "the mapped column is the text: {err}");
+    assert_eq!(lines(&out)[0]["category"], "problem");
 }

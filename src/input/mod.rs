@@ -3,7 +3,10 @@
 //! cannot be read becomes a [`Reject`] naming the file, line and reason; it never
 //! stops the stream.
 
+mod columns;
 mod sheet;
+
+pub use columns::ColumnMap;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -14,6 +17,9 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::record::FeedbackRecord;
 
+/// Why a header is refused, with the way out.
+const NO_TEXT_COLUMN: &str = "header has no `text` column (name the column that holds the feedback with `--column text=NAME`)";
+
 /// A line longer than this is rejected without being held in memory.
 pub const MAX_LINE_BYTES: usize = 4 << 20;
 
@@ -22,8 +28,8 @@ pub enum Format {
     Jsonl,
     Csv,
     Tsv,
-    /// A spreadsheet: Excel .xlsx/.xlsm/.xlsb/.xls or OpenDocument .ods (the kind
-    /// is read from the file's content).
+    /// A workbook: read from Excel .xlsx/.xlsm/.xlsb/.xls or OpenDocument .ods (the
+    /// kind is told by the content), written as .xlsx.
     #[value(alias = "xls", alias = "ods", alias = "excel")]
     Xlsx,
 }
@@ -78,6 +84,7 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
 pub struct RecordReader {
     name: String,
     inner: Inner,
+    columns: ColumnMap,
 }
 
 enum Inner {
@@ -88,23 +95,24 @@ enum Inner {
 }
 
 impl RecordReader {
-    /// Opens `path` (`None` or `-` = standard input) in `format`.
-    pub fn open(path: Option<&Path>, format: Format) -> Result<Self> {
+    /// Opens `path` (`None` or `-` = standard input) in `format`, reading columns
+    /// as `columns` maps them.
+    pub fn open(path: Option<&Path>, format: Format, columns: ColumnMap) -> Result<Self> {
         let (name, reader): (String, Box<dyn Read + Send>) = match path {
             None => ("<stdin>".into(), Box::new(std::io::stdin())),
             Some(p) if p == Path::new("-") => ("<stdin>".into(), Box::new(std::io::stdin())),
             Some(p) => (p.display().to_string(), Box::new(File::open(p).map_err(|e| Error::io(p, e))?)),
         };
-        Ok(Self::from_reader(name, reader, format))
+        Ok(Self::from_reader(name, reader, format, columns))
     }
 
     /// Reads rows from any byte stream; `name` labels errors.
-    pub fn from_reader(name: String, mut reader: Box<dyn Read + Send>, format: Format) -> Self {
+    pub fn from_reader(name: String, mut reader: Box<dyn Read + Send>, format: Format, columns: ColumnMap) -> Self {
         let inner = match format {
             Format::Xlsx => {
                 let mut bytes = Vec::new();
                 match reader.read_to_end(&mut bytes) {
-                    Ok(_) => sheet::open(&name, bytes).map_or_else(|r| Inner::Failed(Some(r)), Inner::Sheet),
+                    Ok(_) => sheet::open(&name, bytes, &columns).map_or_else(|r| Inner::Failed(Some(r)), Inner::Sheet),
                     Err(e) => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: format!("read error: {e}"), raw: String::new() })),
                 }
             }
@@ -118,15 +126,10 @@ impl RecordReader {
                         let headers: Option<Vec<String>> = first.iter().map(decode).collect();
                         match headers {
                             Some(h) => {
-                                let h: Vec<String> = h.into_iter().map(|s| s.trim().to_string()).collect();
+                                let h: Vec<String> = h.iter().map(|s| columns.field_name(s.trim()).into_owned()).collect();
                                 match h.iter().any(|c| c == "text") {
                                     true => Inner::Delimited { reader: rdr, headers: h },
-                                    false => Inner::Failed(Some(Reject {
-                                        file: name.clone(),
-                                        line: 1,
-                                        reason: "header has no `text` column".into(),
-                                        raw: h.join(","),
-                                    })),
+                                    false => Inner::Failed(Some(Reject { file: name.clone(), line: 1, reason: NO_TEXT_COLUMN.into(), raw: h.join(",") })),
                                 }
                             }
                             None => Inner::Failed(Some(Reject {
@@ -142,7 +145,7 @@ impl RecordReader {
                 }
             }
         };
-        RecordReader { name, inner }
+        RecordReader { name, inner, columns }
     }
 
     pub fn name(&self) -> &str {
@@ -180,7 +183,11 @@ impl Iterator for RecordReader {
                     continue; // blank lines separate nothing; they are not rows
                 }
                 return Some(match serde_json::from_str::<Value>(trimmed) {
-                    Ok(Value::Object(obj)) => record_from_object(obj, &name, n),
+                    Ok(Value::Object(obj)) if self.columns.is_empty() => record_from_object(obj, &name, n),
+                    Ok(Value::Object(obj)) => {
+                        let renamed = obj.into_iter().map(|(k, v)| (self.columns.field_name(&k).into_owned(), v)).collect();
+                        record_from_object(renamed, &name, n)
+                    }
                     Ok(_) => reject(&name, n, "not a JSON object", trimmed),
                     Err(e) => reject(&name, n, format!("not JSON: {e}"), trimmed),
                 });

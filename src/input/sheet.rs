@@ -12,7 +12,7 @@ use std::io::Cursor;
 use calamine::{Data, ExcelDateTime, Range, Reader};
 use serde_json::Map;
 
-use super::{object_from_fields, record_from_object, Reject, Row};
+use super::{object_from_fields, record_from_object, ColumnMap, Reject, Row};
 
 /// How far below the top of a sheet the header row may sit (title rows above it).
 const HEADER_SEARCH_ROWS: usize = 10;
@@ -30,20 +30,22 @@ pub(super) struct SheetRows {
 
 /// Opens the workbook in `bytes` and finds its feedback sheet; a reject (line 1)
 /// says why there is none.
-pub(super) fn open(file: &str, bytes: Vec<u8>) -> Result<SheetRows, Reject> {
+pub(super) fn open(file: &str, bytes: Vec<u8>, columns: &ColumnMap) -> Result<SheetRows, Reject> {
     let fail = |reason: String| Reject { file: file.to_string(), line: 1, reason, raw: String::new() };
     let mut workbook =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| fail(format!("not a readable spreadsheet (xlsx, xlsm, xlsb, xls, ods): {e}")))?;
     let names = workbook.sheet_names();
     for name in &names {
         let Ok(range) = workbook.worksheet_range(name) else { continue };
-        let header_row = range.rows().take(HEADER_SEARCH_ROWS).position(|row| row.iter().any(|c| cell_text(c).trim() == "text"));
+        let is_text = |c: &Data| columns.field_name(cell_text(c).trim()) == "text";
+        let header_row = range.rows().take(HEADER_SEARCH_ROWS).position(|row| row.iter().any(is_text));
         let Some(header_row) = header_row else { continue };
-        let headers: Vec<String> = (0..range.width()).map(|c| range.get((header_row, c)).map(cell_text).unwrap_or_default().trim().to_string()).collect();
+        let headers: Vec<String> =
+            (0..range.width()).map(|c| columns.field_name(range.get((header_row, c)).map(cell_text).unwrap_or_default().trim()).into_owned()).collect();
         let text_col = headers.iter().position(|h| h == "text").unwrap_or_default();
         return Ok(SheetRows { location: format!("{file}[{name}]"), range, headers, text_col, next: header_row + 1 });
     }
-    Err(fail(format!("no sheet has a header row with a `text` column in its first {HEADER_SEARCH_ROWS} rows (sheets: {})", names.join(", "))))
+    Err(fail(format!("no sheet has a `text` column in its first {HEADER_SEARCH_ROWS} rows (sheets: {}); {}", names.join(", "), super::NO_TEXT_COLUMN)))
 }
 
 impl SheetRows {
