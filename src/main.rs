@@ -218,6 +218,10 @@ struct EvalArgs {
     /// Also write the predictions (JSONL, with `id`) here, for score.py.
     #[arg(long)]
     predictions: Option<PathBuf>,
+    /// Read `--gold` as labels of corpus rows by reference (the `data/labels/` format),
+    /// their texts taken from the corpora in this directory.
+    #[arg(long)]
+    corpora: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -543,7 +547,10 @@ fn report_cmd(a: ReportArgs) -> Result<ExitCode, Error> {
 
 fn eval_cmd(a: EvalArgs) -> Result<ExitCode, Error> {
     let pipeline = load_pipeline(a.model.as_deref())?;
-    let gold = train::load_gold(&a.gold)?;
+    let gold = match &a.corpora {
+        Some(dir) => train::load_label_refs(&a.gold, &train::Corpora::open(dir)?)?,
+        None => train::load_gold(&a.gold)?,
+    };
     let records: Vec<FeedbackRecord> = gold.iter().map(|g| FeedbackRecord { id: Some(g.id.clone()), ..FeedbackRecord::new(g.text.clone()) }).collect();
     let analyses = pipeline.analyze_batch(&records);
     let predictions: Vec<Prediction> = analyses

@@ -266,6 +266,26 @@ fn eval_agrees_with_its_own_predictions() {
 }
 
 #[test]
+fn eval_reads_gold_labels_of_corpus_rows_by_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpora = dir.path().join("corpora");
+    std::fs::create_dir(&corpora).unwrap();
+    write(&corpora, "online_shopping_10_cats.csv", "cat,label,review\n水果,0,物流太慢了，等了一周\n".as_bytes());
+    write(&corpora, "ChnSentiCorp_htl_all.csv", "label,review\n1,房间很干净，服务很好\n".as_bytes());
+    write(&corpora, "atec_nlp_sim_train.csv", "1\t请问怎么修改收货地址\t怎么改地址\t1\n".as_bytes());
+    let refs = concat!(
+        "{\"corpus\":\"online_shopping_10_cats\",\"row\":1,\"category\":\"problem\",\"labels\":[\"problem\"]}\n",
+        "{\"corpus\":\"ChnSentiCorp_htl_all\",\"row\":1,\"category\":\"praise\",\"labels\":[\"praise\"]}\n",
+        "{\"corpus\":\"atec_nlp_sim_train\",\"row\":1,\"col\":\"s1\",\"category\":\"enquiry\",\"labels\":[\"enquiry\"]}\n",
+    );
+    let gold = write(dir.path(), "rows.jsonl", refs.as_bytes());
+    let out = triage().args(["eval", "--gold", gold.to_str().unwrap(), "--corpora", corpora.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("items: 3") && text.contains("accuracy: 1.0000"), "{text}");
+}
+
+#[test]
 fn bad_model_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "in.jsonl", "{\"text\":\"好\"}\n".as_bytes());
