@@ -44,8 +44,17 @@ fn open_unguarded(file: &str, bytes: Vec<u8>, columns: &ColumnMap) -> Result<She
     let mut workbook =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| fail(format!("not a readable spreadsheet (xlsx, xlsm, xlsb, xls, ods): {e}")))?;
     let names = workbook.sheet_names();
+    // A sheet that cannot be read is skipped, but named if no other sheet serves:
+    // it may be the one that held the feedback.
+    let mut unreadable = Vec::new();
     for name in &names {
-        let Ok(range) = workbook.worksheet_range(name) else { continue };
+        let range = match workbook.worksheet_range(name) {
+            Ok(range) => range,
+            Err(e) => {
+                unreadable.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
         let is_text = |c: &Data| columns.field_name(cell_text(c).trim()) == "text";
         let header_row = range.rows().take(HEADER_SEARCH_ROWS).position(|row| row.iter().any(is_text));
         let Some(header_row) = header_row else { continue };
@@ -54,7 +63,12 @@ fn open_unguarded(file: &str, bytes: Vec<u8>, columns: &ColumnMap) -> Result<She
         let text_col = headers.iter().position(|h| h == "text").unwrap_or_default();
         return Ok(SheetRows { location: format!("{file}[{name}]"), range, headers, text_col, next: header_row + 1 });
     }
-    Err(fail(format!("no sheet has a `text` column in its first {HEADER_SEARCH_ROWS} rows (sheets: {}); {}", names.join(", "), super::NO_TEXT_COLUMN)))
+    let unreadable = if unreadable.is_empty() { String::new() } else { format!("; unreadable: {}", unreadable.join("; ")) };
+    Err(fail(format!(
+        "no sheet has a `text` column in its first {HEADER_SEARCH_ROWS} rows (sheets: {}{unreadable}); {}",
+        names.join(", "),
+        super::NO_TEXT_COLUMN
+    )))
 }
 
 impl SheetRows {
