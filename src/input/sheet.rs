@@ -81,12 +81,12 @@ impl SheetRows {
             }
             self.next += 1;
             let cells: Vec<&Data> = (0..self.range.width()).map(|c| self.range.get((rel, c)).unwrap_or(&Data::Empty)).collect();
-            if cells.iter().all(|c| cell_text(c).trim().is_empty()) {
+            let fields: Vec<String> = cells.iter().map(|c| cell_text(c)).collect();
+            if fields.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
             // The row number Excel shows: 1-based, counted from the sheet's top.
             let line = self.range.start().map_or(0, |(row, _)| row as u64) + rel as u64 + 1;
-            let fields: Vec<String> = cells.iter().map(|c| cell_text(c)).collect();
             if let Data::Error(e) = cells[self.text_col] {
                 let raw = serde_json::Value::Object(object_from_fields(&self.headers, fields)).to_string();
                 return Some(Row::Rejected(Reject {
