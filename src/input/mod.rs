@@ -45,6 +45,15 @@ impl Format {
             _ => Format::Jsonl,
         }
     }
+
+    /// The field delimiter of a delimited format (a tab for TSV, else a comma).
+    pub fn csv_delimiter(self) -> u8 {
+        if self == Format::Tsv {
+            b'\t'
+        } else {
+            b','
+        }
+    }
 }
 
 /// A row that could not be turned into a record.
@@ -118,8 +127,7 @@ impl RecordReader {
             }
             Format::Jsonl => Inner::Jsonl { reader: Box::new(BufReader::with_capacity(1 << 16, reader)), line: 0, buf: Vec::new() },
             Format::Csv | Format::Tsv => {
-                let delim = if format == Format::Csv { b',' } else { b'\t' };
-                let mut rdr = csv::ReaderBuilder::new().delimiter(delim).flexible(true).has_headers(false).from_reader(reader);
+                let mut rdr = csv::ReaderBuilder::new().delimiter(format.csv_delimiter()).flexible(true).has_headers(false).from_reader(reader);
                 let mut first = csv::ByteRecord::new();
                 match rdr.read_byte_record(&mut first) {
                     Ok(true) => {
@@ -336,8 +344,7 @@ pub fn count_rows(path: &Path, format: Format) -> Option<u64> {
             }
         }
         Format::Csv | Format::Tsv => {
-            let delim = if format == Format::Csv { b',' } else { b'\t' };
-            let mut rdr = csv::ReaderBuilder::new().delimiter(delim).flexible(true).from_reader(reader);
+            let mut rdr = csv::ReaderBuilder::new().delimiter(format.csv_delimiter()).flexible(true).from_reader(reader);
             let mut rec = csv::ByteRecord::new();
             let mut n = 0u64;
             while rdr.read_byte_record(&mut rec).unwrap_or(false) {

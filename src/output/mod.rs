@@ -134,7 +134,7 @@ pub fn encode_record(format: Format, record: &FeedbackRecord, analysis: &Analysi
             Ok(line)
         }
         Format::Csv | Format::Tsv => {
-            let mut w = csv::WriterBuilder::new().delimiter(csv_delimiter(format)).from_writer(Vec::new());
+            let mut w = csv::WriterBuilder::new().delimiter(format.csv_delimiter()).from_writer(Vec::new());
             w.write_record(flat_row(record, analysis, normalizer)).map_err(|e| encode_error(e.into()))?;
             w.into_inner().map_err(|e| encode_error(e.into_error()))
         }
@@ -170,14 +170,6 @@ fn flat_row(record: &FeedbackRecord, analysis: &Analysis, normalizer: &Normalize
         masked(&record.created_at),
         analysis.text.clone(),
     ]
-}
-
-fn csv_delimiter(format: Format) -> u8 {
-    if format == Format::Tsv {
-        b'\t'
-    } else {
-        b','
-    }
 }
 
 /// Writes analysed records in one format.
@@ -221,7 +213,7 @@ impl RecordWriter {
             return sheet.write_row(&fields);
         }
         if !self.header_written && self.format != Format::Jsonl {
-            let mut w = csv::WriterBuilder::new().delimiter(csv_delimiter(self.format)).from_writer(Vec::new());
+            let mut w = csv::WriterBuilder::new().delimiter(self.format.csv_delimiter()).from_writer(Vec::new());
             let _ = w.write_record(FLAT_COLUMNS);
             let header = w.into_inner().map_err(|e| Error::io(self.out.path(), e.into_error()))?;
             self.out.write_all(&header)?;
