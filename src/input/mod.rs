@@ -5,6 +5,7 @@
 
 mod columns;
 mod sheet;
+mod xlsx_stream;
 
 pub use columns::ColumnMap;
 
