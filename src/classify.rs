@@ -181,7 +181,7 @@ impl Classifier {
             heads: LinearLayer::stacked(&LinearLayer::from_file(&model.presence), &LinearLayer::from_file(&model.category)),
             clause_heads: LinearLayer::from_file(&model.clause_presence),
             clause_window: model.clause_window,
-            rule: DecisionRule { blend: model.primary_blend, thresholds: std::array::from_fn(|i| model.presence_thresholds.get(i).copied().unwrap_or(0.5)) },
+            rule: DecisionRule { blend: model.primary_blend, thresholds: model.presence_thresholds },
             temperature: model.temperature,
         }
     }

@@ -62,7 +62,7 @@ pub struct ModelFile {
     #[serde(default = "single_clause")]
     pub clause_window: usize,
     /// Presence probability at which a category counts as present (listed in `labels`).
-    pub presence_thresholds: Vec<f32>,
+    pub presence_thresholds: [f32; 4],
     /// Weight of the multinomial layer when the primary category is decided
     /// (`primary::DecisionRule`). Files from before the field read as 0: the
     /// presence layers alone.
@@ -95,8 +95,8 @@ impl ModelFile {
         model.category.validate(4).map_err(|r| err(format!("category layer: {r}")))?;
         model.presence.validate(4).map_err(|r| err(format!("presence layer: {r}")))?;
         model.clause_presence.validate(4).map_err(|r| err(format!("clause presence layer: {r}")))?;
-        if model.presence_thresholds.len() != 4 || model.presence_thresholds.iter().any(|t| !(0.0..=1.0).contains(t)) {
-            return Err(err("presence_thresholds must be 4 numbers in 0..1".into()));
+        if model.presence_thresholds.iter().any(|t| !(0.0..=1.0).contains(t)) {
+            return Err(err("presence_thresholds must be numbers in 0..1".into()));
         }
         if !(1..=MAX_CLAUSE_WINDOW).contains(&model.clause_window) {
             return Err(err(format!("clause_window must be 1..={MAX_CLAUSE_WINDOW}")));
@@ -169,6 +169,14 @@ mod tests {
         for bad in [-0.1, 1.5] {
             let err = ModelFile::parse(&tiny_model(&[("primary_blend", bad.into())]), "bad").unwrap_err().to_string();
             assert!(err.contains("primary_blend"), "{err}");
+        }
+    }
+
+    #[test]
+    fn presence_thresholds_must_be_one_probability_per_category() {
+        for bad in [serde_json::json!([0.5, 0.5, 0.5]), serde_json::json!([0.5, 0.5, 0.5, 1.5])] {
+            let err = ModelFile::parse(&tiny_model(&[("presence_thresholds", bad.clone())]), "bad").unwrap_err().to_string();
+            assert!(err.contains("presence_thresholds") || err.contains("length 4"), "{bad}: {err}");
         }
     }
 }

@@ -328,7 +328,7 @@ fn assemble(sentiment: LayerFile, layers: CategoryLayers, opts: &TrainOptions, p
         presence,
         clause_presence,
         clause_window: opts.clause_window,
-        presence_thresholds: opts.presence_thresholds.to_vec(),
+        presence_thresholds: opts.presence_thresholds,
         primary_blend: opts.primary_blend,
         temperature: 1.0,
     }
