@@ -540,21 +540,62 @@ fn fit_category(prepared: &[Prepared], idx: &[usize], vocab: &[String], x: &Arra
     }
     let xr = x.select(ndarray::Axis(0), &rows);
     let y: Array1<usize> = rows.iter().map(|&r| prepared[idx[r]].category.index()).collect();
-    let fitted = MultiLogisticRegression::default()
-        .alpha(opts.category_alpha)
-        .max_iterations(opts.max_iterations)
-        .fit(&Dataset::new(xr, y))
-        .map_err(|e| Error::Training(format!("category layer: {e}")))?;
-    let params = fitted.params();
+    let fitted = fit_multinomial(&xr, &y, opts)?;
+    let params = &fitted.params;
     let mut weights = vec![vec![0.0f32; 4]; vocab.len()];
     let mut bias = vec![-20.0f32; 4]; // a class absent from training is never predicted
-    for (j, &c) in fitted.classes().iter().enumerate() {
-        bias[c] = fitted.intercept()[j];
+    for (j, &c) in fitted.classes.iter().enumerate() {
+        bias[c] = fitted.intercept[j];
         for (f, w) in weights.iter_mut().enumerate() {
             w[c] = params[[f, j]];
         }
     }
     Ok(layer_file(vocab, weights, bias))
+}
+
+/// The scales a failed multinomial fit is retried at, each dividing every feature.
+const MULTINOMIAL_RETRY_SCALES: [f32; 4] = [4.0, 16.0, 64.0, 256.0];
+
+/// A multinomial fit: weights per feature and class, intercepts, the classes.
+struct MultinomialFit {
+    params: Array2<f32>,
+    intercept: Array1<f32>,
+    classes: Vec<usize>,
+}
+
+/// Fits linfa's multinomial regression, retrying a failed fit on rescaled features.
+///
+/// linfa-logistic 0.8.1 shifts the log-sum-exp of its multinomial loss by one
+/// maximum over the whole matrix rather than one per row. When the first,
+/// gradient-long step spreads the logits of different rows further apart than
+/// `exp` spans in f32, the loss disagrees with its gradient, the line search
+/// fails and linfa returns its starting point, all zeros, as the fit. That
+/// happened with 15,000 and more training items: the layer silently gave 0.25
+/// to every class. Dividing the features by `s` and the penalty by `s²` is the
+/// same objective in `w·s`, so it has the same optimum, but the first step is
+/// `s²` times shorter. A fit that fails at every scale is an error.
+fn fit_multinomial(x: &Array2<f32>, y: &Array1<usize>, opts: &TrainOptions) -> Result<MultinomialFit> {
+    for scale in std::iter::once(1.0).chain(MULTINOMIAL_RETRY_SCALES) {
+        if scale > 1.0 {
+            opts.progress.report(|| format!("  multinomial fit stayed at its start; retrying with features divided by {scale}"));
+        }
+        let scaled;
+        let features = if scale > 1.0 {
+            scaled = x / scale;
+            scaled.view()
+        } else {
+            x.view()
+        };
+        let fitted = MultiLogisticRegression::default()
+            .alpha(opts.category_alpha / (scale * scale))
+            .max_iterations(opts.max_iterations)
+            .fit(&DatasetBase::new(features, y.view()))
+            .map_err(|e| Error::Training(format!("category layer: {e}")))?;
+        if fitted.params().iter().chain(fitted.intercept()).any(|&w| w != 0.0) {
+            return Ok(MultinomialFit { params: fitted.params() / scale, intercept: fitted.intercept().clone(), classes: fitted.classes().to_vec() });
+        }
+    }
+    Err(Error::Training("category layer: the multinomial fit stayed at its start at every feature scale".into()))
 }
 
 /// One binary layer's weights (per feature) and bias.
@@ -717,5 +758,38 @@ mod tests {
         let exclude: HashSet<String> = [holdout_key("应该是如家深圳火车站店,在渔民村小区内。")].into();
         let items = vec!["应该是 如家 深圳火车站店,在渔民村小区内。\n", "\u{feff}应该是如家深圳火车站店, 在渔民村小区内。", "应该是如家"];
         assert_eq!(exclude_texts(items, |s| s, &exclude), ["应该是如家"]);
+    }
+
+    /// Rows whose features are large counts: linfa's first step then spreads
+    /// the logits of different rows beyond f32's `exp` range.
+    fn spread_out_rows() -> (Array2<f32>, Array1<usize>) {
+        let n = 4_000;
+        let y: Array1<usize> = (0..n).map(|i| (i * 7 + i / 13) % 4).collect();
+        let x = Array2::from_shape_fn((n, 24), |(i, j)| {
+            let own = j % 4 == y[i];
+            let noise = ((i * 31 + j * 17) % 11) as f32;
+            if own {
+                40.0 + noise
+            } else {
+                noise
+            }
+        });
+        (x, y)
+    }
+
+    #[test]
+    fn a_multinomial_fit_that_stays_at_its_start_is_retried_on_rescaled_features() {
+        let (x, y) = spread_out_rows();
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = messages.clone();
+        let opts = TrainOptions { progress: Progress::new(move |m| sink.lock().unwrap().push(m.to_string())), ..TrainOptions::default() };
+        let fitted = fit_multinomial(&x, &y, &opts).unwrap();
+        let logits = x.dot(&fitted.params) + &fitted.intercept;
+        let predicted = logits.rows().into_iter().map(|row| fitted.classes[row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0]);
+        let right = predicted.zip(&y).filter(|(p, y)| p == *y).count();
+        assert!(right as f32 / y.len() as f32 > 0.95, "{right} of {}", y.len());
+        // These rows make linfa 0.8.1 fail at scale 1. If this stops failing,
+        // linfa has fixed its log-sum-exp and the retry can go.
+        assert!(messages.lock().unwrap().iter().any(|m| m.contains("retrying with features divided by 4")), "{:?}", messages.lock().unwrap());
     }
 }
