@@ -114,11 +114,12 @@ fn stream_workbook(mut workbook: Workbook, columns: &ColumnMap, tx: &SyncSender<
         };
         let Some(header_at) = header_row(top.iter().map(|(_, cells)| cells.as_slice()), columns) else { continue };
         let mut top = top.into_iter().skip(header_at);
-        let header = top.next().map(|(_, cells)| cells).unwrap_or_default();
+        let (header_index, header) = top.next().unwrap_or_default();
         if tx.send(Message::Header { sheet: name.clone(), cells: header }).is_err() {
             return;
         }
-        let mut last_line = 0;
+        // Excel's row number of the last row sent, the header's at first.
+        let mut last_line = u64::from(header_index) + 1;
         for row in top.map(Ok).chain(std::iter::from_fn(|| rows.next_row().transpose())) {
             let message = match row {
                 Ok((row, cells)) => {
