@@ -48,23 +48,26 @@ pub(super) fn open(file: &str, bytes: Vec<u8>, columns: &ColumnMap) -> Result<Sh
     // a reject, never as a crashed run: every row would be lost. (A panic in the
     // streaming worker thread is caught when it is joined.)
     let parse = std::panic::AssertUnwindSafe(|| open_unguarded(file, bytes, columns));
-    std::panic::catch_unwind(parse)
-        .unwrap_or_else(|_| Err(Reject { file: file.to_string(), line: 1, reason: "the spreadsheet parser failed on this file".into(), raw: String::new() }))
+    std::panic::catch_unwind(parse).unwrap_or_else(|_| Err(file_reject(file, "the spreadsheet parser failed on this file".into())))
+}
+
+/// A reject of the whole file, located at its first line.
+fn file_reject(file: &str, reason: String) -> Reject {
+    Reject { file: file.to_string(), line: 1, reason, raw: String::new() }
 }
 
 fn open_unguarded(file: &str, bytes: Vec<u8>, columns: &ColumnMap) -> Result<SheetRows, Reject> {
     let bytes: Arc<[u8]> = bytes.into();
     match xlsx_stream::open(bytes.clone(), columns) {
         Some(Ok(opened)) => Ok(SheetRows::new(file, &opened.sheet, &opened.header, columns, Source::Streamed(opened.rows))),
-        Some(Err(reason)) => Err(Reject { file: file.to_string(), line: 1, reason, raw: String::new() }),
+        Some(Err(reason)) => Err(file_reject(file, reason)),
         None => open_whole(file, bytes, columns),
     }
 }
 
 fn open_whole(file: &str, bytes: Arc<[u8]>, columns: &ColumnMap) -> Result<SheetRows, Reject> {
-    let fail = |reason: String| Reject { file: file.to_string(), line: 1, reason, raw: String::new() };
-    let mut workbook =
-        calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| fail(format!("not a readable spreadsheet (xlsx, xlsm, xlsb, xls, ods): {e}")))?;
+    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| file_reject(file, format!("not a readable spreadsheet (xlsx, xlsm, xlsb, xls, ods): {e}")))?;
     let names = workbook.sheet_names();
     let mut unreadable = Vec::new();
     for name in &names {
@@ -75,11 +78,11 @@ fn open_whole(file: &str, bytes: Arc<[u8]>, columns: &ColumnMap) -> Result<Sheet
                 continue;
             }
         };
-        let Some(at) = header_row(range.rows().take(HEADER_SEARCH_ROWS), columns) else { continue };
+        let Some(at) = header_row(range.rows(), columns) else { continue };
         let header = range.rows().nth(at).map(<[Data]>::to_vec).unwrap_or_default();
         return Ok(SheetRows::new(file, name, &header, columns, Source::Whole { range, next: at + 1 }));
     }
-    Err(fail(no_sheet_reason(&names, &unreadable)))
+    Err(file_reject(file, no_sheet_reason(&names, &unreadable)))
 }
 
 /// Which of a sheet's top rows is its header: the first with a `text` cell.
