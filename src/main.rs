@@ -75,6 +75,10 @@ struct ClassifyArgs {
     /// xlsx hold a flat view (category, confidence, labels, keywords, priority, text).
     #[arg(long, value_enum)]
     output_format: Option<Format>,
+    /// Begin csv/tsv output with a UTF-8 byte-order mark, so Excel opens it as UTF-8
+    /// rather than garbling the Chinese (scripts usually want it off, the default).
+    #[arg(long)]
+    bom: bool,
     /// Model file from `triage train` (default: the embedded model).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -314,7 +318,7 @@ fn classify(a: ClassifyArgs) -> Result<ExitCode, Error> {
     let show_progress = !a.quiet && std::io::stderr().is_terminal();
     let bar = show_progress.then(|| progress_bar(total));
     let mut sink = CliSink {
-        writer: RecordWriter::new(AtomicOutput::create(a.output.as_deref())?, output_format)?,
+        writer: RecordWriter::new(AtomicOutput::create(a.output.as_deref())?, output_format)?.with_bom(a.bom)?,
         rejects: a.rejects.as_deref().map(|p| AtomicOutput::create(Some(p))).transpose()?,
         quiet: a.quiet,
         report: a.report.as_ref().map(|_| ReportBuilder::new()),

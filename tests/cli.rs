@@ -83,6 +83,33 @@ fn csv_and_tsv_with_gbk_encoding() {
 }
 
 #[test]
+fn csv_output_for_excel_carries_a_byte_order_mark_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.jsonl", "{\"id\":\"x1\",\"text\":\"物流很快\"}\n".as_bytes());
+    let plain = dir.path().join("plain.csv");
+    let excel = dir.path().join("excel.csv");
+    assert_eq!(classify(&["--input", input.to_str().unwrap(), "--output", plain.to_str().unwrap()]).0, 0);
+    let (code, err) = classify(&["--input", input.to_str().unwrap(), "--output", excel.to_str().unwrap(), "--bom"]);
+    assert_eq!(code, 0, "{err}");
+    let plain = std::fs::read(&plain).unwrap();
+    let excel = std::fs::read(&excel).unwrap();
+    assert!(plain.starts_with(b"id,category"), "no mark by default");
+    assert_eq!(&excel[..3], b"\xEF\xBB\xBF");
+    assert_eq!(&excel[3..], &plain[..], "the mark is the only difference");
+
+    // Our own reader takes the marked file back: its first column is still `id`.
+    let back = dir.path().join("back.jsonl");
+    let (code, err) = classify(&["--input", dir.path().join("excel.csv").to_str().unwrap(), "--output", back.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&back)[0]["id"], "x1");
+
+    // A mark in JSONL would be invalid JSON text: refused, not silently dropped.
+    let (code, err) = classify(&["--input", input.to_str().unwrap(), "--output", dir.path().join("o.jsonl").to_str().unwrap(), "--bom"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--bom") && err.contains("jsonl"), "{err}");
+}
+
+#[test]
 fn bad_rows_are_located_counted_and_never_lost() {
     let dir = tempfile::tempdir().unwrap();
     let mut data = Vec::new();

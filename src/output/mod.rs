@@ -177,6 +177,8 @@ pub struct RecordWriter {
     out: AtomicOutput,
     format: Format,
     header_written: bool,
+    /// Begin a CSV/TSV file with a UTF-8 byte-order mark (see [`RecordWriter::with_bom`]).
+    bom: bool,
     /// The workbook being built, for [`Format::Xlsx`].
     sheet: Option<sheet::SheetWriter>,
 }
@@ -202,7 +204,25 @@ pub const FLAT_COLUMNS: [&str; 14] = [
 impl RecordWriter {
     pub fn new(out: AtomicOutput, format: Format) -> Result<Self> {
         let sheet = (format == Format::Xlsx).then(|| sheet::SheetWriter::new(&FLAT_COLUMNS)).transpose()?;
-        Ok(RecordWriter { out, format, header_written: false, sheet })
+        Ok(RecordWriter { out, format, header_written: false, bom: false, sheet })
+    }
+
+    /// Begins CSV/TSV output with a UTF-8 byte-order mark. Excel opens a CSV file
+    /// without one in the local code page (GBK on Chinese Windows) and garbles every
+    /// Chinese character; with one it reads UTF-8. Off by default: scripts and
+    /// `cut`/`awk` would see the mark as part of the first column's name. A mark
+    /// is meaningless in JSONL (RFC 8259 forbids it) and in a workbook, so other
+    /// formats refuse it.
+    pub fn with_bom(mut self, bom: bool) -> Result<Self> {
+        if bom && !matches!(self.format, Format::Csv | Format::Tsv) {
+            return Err(Error::Config {
+                origin: "command line".into(),
+                key: "--bom".into(),
+                reason: format!("a byte-order mark applies to csv and tsv output, not {}", format!("{:?}", self.format).to_lowercase()),
+            });
+        }
+        self.bom = bom;
+        Ok(self)
     }
 
     /// Writes one record encoded by [`encode_record`] in this writer's format
@@ -213,6 +233,9 @@ impl RecordWriter {
             return sheet.write_row(&fields);
         }
         if !self.header_written && self.format != Format::Jsonl {
+            if self.bom {
+                self.out.write_all("\u{feff}".as_bytes())?;
+            }
             let mut w = csv::WriterBuilder::new().delimiter(self.format.csv_delimiter()).from_writer(Vec::new());
             let _ = w.write_record(FLAT_COLUMNS);
             let header = w.into_inner().map_err(|e| Error::io(self.out.path(), e.into_error()))?;
