@@ -218,7 +218,7 @@ impl RecordWriter {
             return Err(Error::Config {
                 origin: "command line".into(),
                 key: "--bom".into(),
-                reason: format!("a byte-order mark applies to csv and tsv output, not {}", format!("{:?}", self.format).to_lowercase()),
+                reason: format!("a byte-order mark applies to csv and tsv output, not {:?}", self.format).to_lowercase(),
             });
         }
         self.bom = bom;
