@@ -109,7 +109,10 @@ impl Source {
                 *next += 1;
                 // The row number Excel shows: 1-based, counted from the sheet's top.
                 let line = range.start().map_or(0, |(row, _)| row as u64) + rel as u64 + 1;
-                Some(Ok((line, range.rows().nth(rel).map(<[Data]>::to_vec).unwrap_or_default())))
+                // Indexed, not `rows().nth(rel)`: calamine's row iterator has no
+                // `nth` of its own, so that walked every row above, per row.
+                let cells = (0..range.width()).map(|c| range.get((rel, c)).cloned().unwrap_or(Data::Empty)).collect();
+                Some(Ok((line, cells)))
             }
         }
     }
