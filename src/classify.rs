@@ -13,7 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::category::Category;
 use crate::clause_heads;
-use crate::features::{feature_key, feature_names, CueHit, FeatureExtractor, FeatureHash, Span, SparseVec};
+use crate::features::{feature_key, feature_names, hits_in, CueHit, FeatureExtractor, FeatureHash, Span, SparseVec};
 use crate::keywords::{Judgement, Polarity};
 use crate::model::{LayerFile, ModelFile};
 use crate::primary::DecisionRule;
@@ -401,8 +401,7 @@ impl Classifier {
 
 /// Byte offsets of the hits of cue class `class` (if the lexicon has it) inside `r`.
 fn cue_starts<'h>(hits: &'h [CueHit], class: Option<usize>, r: &std::ops::Range<usize>) -> impl Iterator<Item = usize> + 'h {
-    let r = r.clone();
-    hits.iter().filter(move |h| Some(h.class) == class && r.contains(&h.byte_start)).map(|h| h.byte_start)
+    hits_in(hits, r).iter().filter(move |h| Some(h.class) == class).map(|h| h.byte_start)
 }
 
 /// Whether a change cue (多, 再, 便宜 …) follows a wish cue inside the clause

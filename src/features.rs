@@ -68,7 +68,7 @@ impl std::fmt::Debug for CueLexicon {
     }
 }
 
-/// A cue found in the text: its class and the character offset where it starts.
+/// A cue found in the text: its class and the byte offset where it starts.
 #[derive(Debug, Clone, Copy)]
 pub struct CueHit {
     pub class: usize,
@@ -108,10 +108,24 @@ impl CueLexicon {
         &self.names
     }
 
-    /// Every cue occurrence (overlapping), in text order.
+    /// Every cue occurrence (overlapping), ordered by where it starts, so that the
+    /// hits inside a byte range are found by binary search (`hits_in`).
     pub fn find(&self, text: &str) -> Vec<CueHit> {
-        self.matcher.find_overlapping_iter(text).map(|m| CueHit { class: self.pattern_class[m.pattern().as_usize()], byte_start: m.start() }).collect()
+        let mut hits: Vec<CueHit> =
+            self.matcher.find_overlapping_iter(text).map(|m| CueHit { class: self.pattern_class[m.pattern().as_usize()], byte_start: m.start() }).collect();
+        // Overlapping matches arrive in the order they end; a stable sort keeps
+        // same-start hits as they came.
+        hits.sort_by_key(|h| h.byte_start);
+        hits
     }
+}
+
+/// The hits of `hits` (as `CueLexicon::find` orders them) that start inside `range`.
+/// Per clause, a scan of every hit would make a long review quadratic.
+pub fn hits_in<'h>(hits: &'h [CueHit], range: &std::ops::Range<usize>) -> &'h [CueHit] {
+    let from = hits.partition_point(|h| h.byte_start < range.start);
+    let to = from + hits[from..].partition_point(|h| h.byte_start < range.end);
+    &hits[from..to]
 }
 
 /// What the extractor needs to know about one span of text (a whole item or one clause).
@@ -312,6 +326,24 @@ mod tests {
             for long in words {
                 let shadow = words.iter().find(|short| *short != long && long.starts_with(short.as_str()));
                 assert!(shadow.is_none(), "{class}: {long} adds nothing beside {}", shadow.unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn hits_in_a_range_are_exactly_those_a_full_scan_finds() {
+        let fx = FeatureExtractor::embedded().unwrap();
+        // Overlapping cues of several classes (希望 / 希望能 / 能不能 / 为什么 …).
+        let text = "希望能不能多放点辣，为什么不能退款？建议增加品种，就是太慢了吗";
+        let hits = fx.cues().find(text);
+        assert!(hits.len() >= 5, "{hits:?}");
+        assert!(hits.windows(2).all(|w| w[0].byte_start <= w[1].byte_start), "{hits:?}");
+        let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+        for (i, &start) in bounds.iter().enumerate() {
+            for &end in &bounds[i..] {
+                let scanned: Vec<usize> = hits.iter().filter(|h| (start..end).contains(&h.byte_start)).map(|h| h.byte_start).collect();
+                let searched: Vec<usize> = hits_in(&hits, &(start..end)).iter().map(|h| h.byte_start).collect();
+                assert_eq!(searched, scanned, "range {start}..{end}");
             }
         }
     }
