@@ -196,7 +196,7 @@ fn spool_line(pipeline: &Pipeline, source: &str, row: &Row) -> Result<(Option<St
             }
         },
     };
-    let mut bytes = serde_json::to_vec(&line).map_err(|e| Error::Training(format!("spool: {e}")))?;
+    let mut bytes = serde_json::to_vec(&line).map_err(|e| Error::io("<spool>", e.into()))?;
     bytes.push(b'\n');
     Ok((issue_key, bytes))
 }
@@ -213,7 +213,7 @@ enum Finished {
 /// Second pass, on a worker: completes priority with the batch counts and
 /// encodes the output.
 fn finish_line(pipeline: &Pipeline, counts: &IssueCounts, encode: &Encode<'_>, line: &str) -> Result<Finished> {
-    let item: SpoolLine = serde_json::from_str(line).map_err(|e| Error::Training(format!("spool: {e}")))?;
+    let item: SpoolLine = serde_json::from_str(line).map_err(|e| Error::io("<spool>", e.into()))?;
     Ok(match item {
         SpoolLine::Ok(mut s) => {
             let scope = counts.scope(s.assessment.as_ref());

@@ -14,6 +14,12 @@ pub const VERSION: u32 = 2;
 /// The widest clause window a model may ask for: each step adds an instance per clause.
 pub const MAX_CLAUSE_WINDOW: usize = 3;
 
+/// The largest weight or bias a layer may hold. Trained layers stay under 10; the
+/// bound keeps every score finite, since a sum of finite weights can overflow to
+/// ±infinity, and +∞ − ∞ makes a probability NaN (a `null` confidence). Within it,
+/// the features of a text of the longest length analysed sum to far below f32's range.
+pub const MAX_ABS_WEIGHT: f32 = 1e4;
+
 fn single_clause() -> usize {
     1
 }
@@ -123,11 +129,12 @@ impl LayerFile {
         if self.features.len() != self.weights.len() {
             return Err("features and weights differ in length".into());
         }
-        if let Some(i) = self.weights.iter().position(|w| w.len() != outputs || w.iter().any(|x| !x.is_finite())) {
-            return Err(format!("bad weights for feature {}", self.features[i]));
+        let bounded = |x: &f32| x.is_finite() && x.abs() <= MAX_ABS_WEIGHT;
+        if let Some(i) = self.weights.iter().position(|w| w.len() != outputs || !w.iter().all(bounded)) {
+            return Err(format!("bad weights for feature {} (need {outputs} finite numbers within ±{MAX_ABS_WEIGHT})", self.features[i]));
         }
-        if self.bias.iter().any(|x| !x.is_finite()) {
-            return Err("bias is not finite".into());
+        if !self.bias.iter().all(bounded) {
+            return Err(format!("bias must be finite numbers within ±{MAX_ABS_WEIGHT}"));
         }
         Ok(())
     }
@@ -170,6 +177,16 @@ mod tests {
             let err = ModelFile::parse(&tiny_model(&[("primary_blend", bad.into())]), "bad").unwrap_err().to_string();
             assert!(err.contains("primary_blend"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_weight_that_could_overflow_a_score_is_refused() {
+        let layer =
+            |w: f32| serde_json::json!({"outputs": ["0", "1", "2", "3"], "features": ["w:好"], "weights": [[w, 0.0, 0.0, 0.0]], "bias": [0.0, 0.0, 0.0, 0.0]});
+        assert!(ModelFile::parse(&tiny_model(&[("presence", layer(8.5))]), "sane").is_ok());
+        // Finite, but two of them summed reach infinity.
+        let err = ModelFile::parse(&tiny_model(&[("presence", layer(3e38))]), "huge").unwrap_err().to_string();
+        assert!(err.contains("presence layer") && err.contains("w:好"), "{err}");
     }
 
     #[test]
