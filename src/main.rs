@@ -139,6 +139,11 @@ struct TrainArgs {
     /// Times each suggestion item counts (the class is rare).
     #[arg(long, default_value_t = TrainOptions::default().suggestion_weight)]
     suggestion_weight: usize,
+    /// FILE=N: each item read from the labelled file FILE counts N times in the
+    /// category layers' fits (repeatable). Cross-validation keeps an item's repeats
+    /// in its own fold.
+    #[arg(long, value_parser = parse_item_weight)]
+    item_weight: Vec<(PathBuf, usize)>,
     /// Add this many weakly labelled negative (problem) and positive (praise) corpus reviews.
     #[arg(long, default_value_t = 0)]
     weak: usize,
@@ -388,7 +393,43 @@ struct Loaded {
     sources: Vec<String>,
 }
 
-fn load_labelled(d: &LabelledData) -> Result<Loaded, Error> {
+/// ", counted N times" for the provenance line of a weighted file.
+fn weight_note(items: &[train::GoldItem]) -> String {
+    match items.first() {
+        Some(g) if g.weight > 1 => format!(", counted {} times", g.weight),
+        _ => String::new(),
+    }
+}
+
+/// Parses `FILE=N` for `--item-weight`.
+fn parse_item_weight(s: &str) -> Result<(PathBuf, usize), String> {
+    let (file, n) = s.rsplit_once('=').ok_or_else(|| format!("expected FILE=N, got {s:?}"))?;
+    let n: usize = n.parse().map_err(|_| format!("{n:?} is not a whole number"))?;
+    if n == 0 {
+        return Err("a weight of 0 would drop the items; leave the file out instead".into());
+    }
+    Ok((PathBuf::from(file), n))
+}
+
+/// `items` loaded from `path`, each counting as many times as `--item-weight` says.
+fn weigh(mut items: Vec<train::GoldItem>, path: &std::path::Path, weights: &[(PathBuf, usize)]) -> Vec<train::GoldItem> {
+    if let Some((_, n)) = weights.iter().find(|(p, _)| p == path) {
+        items.iter_mut().for_each(|g| g.weight = *n);
+    }
+    items
+}
+
+fn load_labelled(d: &LabelledData, weights: &[(PathBuf, usize)]) -> Result<Loaded, Error> {
+    let label_files = label_files(&d.labels)?;
+    // A weight for a file that is not read would silently change nothing.
+    let read = |p: &PathBuf| p.exists() && (d.gold.contains(p) || label_files.contains(p));
+    if let Some((p, _)) = weights.iter().find(|(p, _)| !read(p)) {
+        return Err(Error::Config {
+            origin: "command line".into(),
+            key: "--item-weight".into(),
+            reason: format!("{} is not one of the labelled files read", p.display()),
+        });
+    }
     let mut exclude = std::collections::HashSet::new();
     for p in &d.exclude {
         if p.exists() {
@@ -400,17 +441,17 @@ fn load_labelled(d: &LabelledData) -> Result<Loaded, Error> {
     let mut sources = Vec::new();
     for p in &d.gold {
         if p.exists() {
-            let loaded = train::load_gold(p)?;
-            sources.push(format!("{} ({} items)", p.display(), loaded.len()));
+            let loaded = weigh(train::load_gold(p)?, p, weights);
+            sources.push(format!("{} ({} items{})", p.display(), loaded.len(), weight_note(&loaded)));
             items.extend(loaded);
         } else {
             eprintln!("triage: skipping missing {}", p.display());
         }
     }
-    for p in &label_files(&d.labels)? {
+    for p in &label_files {
         if p.exists() {
-            let loaded = train::load_label_refs(p, &corpora)?;
-            sources.push(format!("{} ({} row labels)", p.display(), loaded.len()));
+            let loaded = weigh(train::load_label_refs(p, &corpora)?, p, weights);
+            sources.push(format!("{} ({} row labels{})", p.display(), loaded.len(), weight_note(&loaded)));
             items.extend(loaded);
         } else {
             eprintln!("triage: skipping missing {}", p.display());
@@ -445,7 +486,7 @@ fn label_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 fn train_phrases_cmd(a: TrainPhrasesArgs) -> Result<ExitCode, Error> {
-    let loaded = load_labelled(&a.data)?;
+    let loaded = load_labelled(&a.data, &[])?;
     eprintln!("triage: training the phrase filter on {} labelled items", loaded.items.len());
     let (mut file, report) = feedback_triage::phrase_training::train_phrase_filter(&loaded.items, a.folds, a.alpha)?;
     eprintln!(
@@ -466,7 +507,7 @@ fn train_phrases_cmd(a: TrainPhrasesArgs) -> Result<ExitCode, Error> {
 }
 
 fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
-    let Loaded { items, exclude, corpora, sources } = load_labelled(&a.data)?;
+    let Loaded { items, exclude, corpora, sources } = load_labelled(&a.data, &a.item_weight)?;
     let sentiment: Vec<(String, bool)> = corpora.sentiment_reviews().into_iter().map(|(t, l)| (t.to_string(), l)).collect();
     let sent_before = sentiment.len();
     // Held-out texts plus the labelled items' own: what weak labels may never
@@ -511,7 +552,7 @@ fn train_cmd(a: TrainArgs) -> Result<ExitCode, Error> {
         let real: Vec<_> = oof.iter().filter(|o| train::is_real_feedback(&o.id)).collect();
         let gold: Vec<train::GoldItem> = real
             .iter()
-            .map(|o| train::GoldItem { id: String::new(), text: String::new(), category: o.gold.as_str().into(), labels: vec![], opinions: vec![] })
+            .map(|o| train::GoldItem { id: String::new(), text: String::new(), category: o.gold.as_str().into(), labels: vec![], opinions: vec![], weight: 1 })
             .collect();
         let preds: Vec<Prediction> = real.iter().map(|o| Prediction { category: Some(o.predicted), keywords: vec![] }).collect();
         eprintln!("triage: {k}-fold cross-validation, scored on the {} real-feedback items:\n{}", real.len(), evaluate(&gold, &preds));

@@ -213,6 +213,7 @@ mod tests {
             category: "praise".into(),
             labels: vec![],
             opinions: pairs.iter().map(|(a, o, p)| (a.to_string(), o.to_string(), p.to_string())).collect(),
+            weight: 1,
         }
     }
 

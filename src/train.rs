@@ -37,6 +37,15 @@ pub struct GoldItem {
     pub labels: Vec<String>,
     #[serde(default)]
     pub opinions: Vec<(String, String, String)>,
+    /// Times the item counts in the category layers' fits (`triage train
+    /// --item-weight`): more than once for the items whose labeller set the
+    /// conventions, so thousands of other rows do not outvote them.
+    #[serde(skip, default = "once")]
+    pub weight: usize,
+}
+
+fn once() -> usize {
+    1
 }
 
 /// Reads a gold-format JSONL file.
@@ -159,6 +168,7 @@ pub fn load_label_refs(path: &Path, corpora: &Corpora) -> Result<Vec<GoldItem>> 
             category: r.category,
             labels: r.labels,
             opinions: r.opinions,
+            weight: 1,
         });
     }
     Ok(out)
@@ -269,7 +279,7 @@ pub fn weak_items(reviews: &[(String, bool)], n: usize, exclude: &HashSet<String
         }
         *count += 1;
         let category = if *positive { "praise" } else { "problem" };
-        out.push(GoldItem { id: format!("weak:{i}"), text: text.clone(), category: category.into(), labels: vec![], opinions: vec![] });
+        out.push(GoldItem { id: format!("weak:{i}"), text: text.clone(), category: category.into(), labels: vec![], opinions: vec![], weight: 1 });
     }
     out
 }
@@ -350,6 +360,11 @@ struct CategoryLayers {
 /// All category layers on the items at `idx`.
 fn fit_layers(prepared: &[Prepared], idx: &[usize], opts: &TrainOptions) -> Result<CategoryLayers> {
     let start = std::time::Instant::now();
+    // A weighted item is repeated: with an L2 penalty, repeating an item k times
+    // is exactly weighting its loss by k. Repeats stay inside the fitting folds, so
+    // cross-validation never sees an item it was fitted on.
+    let idx: Vec<usize> = idx.iter().flat_map(|&i| std::iter::repeat_n(i, prepared[i].weight)).collect();
+    let idx = idx.as_slice();
     let (vocab, x) = design_matrix(prepared, idx, opts);
     opts.progress.report(|| format!("fitting the category layers on {} items × {} features", idx.len(), vocab.len()));
     let category = fit_category(prepared, idx, &vocab, &x, opts)?;
@@ -440,6 +455,8 @@ struct Prepared {
     category: Category,
     /// Which categories are present (LABELING.md `labels`).
     present: [bool; 4],
+    /// Times the item is repeated in a fit ([`GoldItem::weight`]).
+    weight: usize,
     features: ItemFeatures,
     names: Vec<String>,
     /// The feature names of each clause (for the clause heads' vocabulary).
@@ -466,7 +483,7 @@ fn prepare(tools: &Tools, sentiment: &LayerFile, opts: &TrainOptions) -> Result<
             for l in item.labels.iter().filter_map(|l| Category::parse(l)) {
                 present[l.index()] = true;
             }
-            Prepared { id: item.id.clone(), category: *category, present, features, names, clause_names }
+            Prepared { id: item.id.clone(), category: *category, present, weight: item.weight.max(1), features, names, clause_names }
         })
         .collect())
 }
@@ -751,6 +768,27 @@ mod tests {
         assert!(messages.iter().any(|m| m.starts_with("fitting the category layers on 300 items")), "{messages:?}");
         // The default reports nothing and needs no sink.
         assert_eq!(format!("{:?}", TrainOptions::default().progress), "Progress(silent)");
+    }
+
+    #[test]
+    fn an_item_weighted_k_times_trains_as_k_adjacent_copies_of_it() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/train/written.jsonl"));
+        let written: Vec<GoldItem> = load_gold(path).unwrap().into_iter().take(300).collect();
+        let sentiment: Vec<(String, bool)> = written.iter().filter(|i| i.category != "enquiry").map(|i| (i.text.clone(), i.category == "praise")).collect();
+        let items = written[..120].to_vec();
+        let base = TrainOptions { sentiment, max_features: 2_000, max_iterations: 30, ..TrainOptions::default() };
+        let sentiment_layer = train(&TrainOptions { items: items.clone(), ..base.clone() }, None).unwrap().sentiment;
+        // Every third item counts three times, once by weight and once by copies.
+        let weighted: Vec<GoldItem> = items.iter().enumerate().map(|(i, g)| GoldItem { weight: if i % 3 == 0 { 3 } else { 1 }, ..g.clone() }).collect();
+        let copied: Vec<GoldItem> = items.iter().enumerate().flat_map(|(i, g)| std::iter::repeat_n(g.clone(), if i % 3 == 0 { 3 } else { 1 })).collect();
+        let layers = |items: Vec<GoldItem>| {
+            let m = train(&TrainOptions { items, ..base.clone() }, Some(sentiment_layer.clone())).unwrap();
+            serde_json::to_string(&(m.category, m.presence, m.clause_presence)).unwrap()
+        };
+        let unweighted = layers(items.clone());
+        let by_weight = layers(weighted);
+        assert_eq!(by_weight, layers(copied));
+        assert_ne!(by_weight, unweighted, "the weights changed nothing");
     }
 
     #[test]

@@ -366,3 +366,29 @@ fn probabilities_are_written_with_four_decimals() {
         }
     }
 }
+
+#[test]
+fn train_refuses_an_item_weight_it_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let train = |extra: &[&str]| {
+        let out = triage().args(["train", "--output", model.to_str().unwrap()]).args(extra).output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = train(&["--item-weight", "train.jsonl"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected FILE=N"), "{err}");
+    let (code, err) = train(&["--item-weight", "train.jsonl=0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("weight of 0"), "{err}");
+    // A weight for a file that is not read would silently change nothing.
+    let gold = write(dir.path(), "g.jsonl", "{\"id\":\"g1\",\"text\":\"物流太慢了\",\"category\":\"problem\"}\n".as_bytes());
+    let labels = dir.path().join("labels");
+    std::fs::create_dir(&labels).unwrap();
+    let other = dir.path().join("other.jsonl");
+    let weight = format!("{}=3", other.display());
+    let (code, err) = train(&["--gold", gold.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--item-weight", &weight]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("--item-weight") && err.contains("not one of the labelled files read"), "{err}");
+    assert!(!model.exists());
+}
