@@ -393,14 +393,6 @@ struct Loaded {
     sources: Vec<String>,
 }
 
-/// ", counted N times" for the provenance line of a weighted file.
-fn weight_note(items: &[train::GoldItem]) -> String {
-    match items.first() {
-        Some(g) if g.weight > 1 => format!(", counted {} times", g.weight),
-        _ => String::new(),
-    }
-}
-
 /// Parses `FILE=N` for `--item-weight`.
 fn parse_item_weight(s: &str) -> Result<(PathBuf, usize), String> {
     let (file, n) = s.rsplit_once('=').ok_or_else(|| format!("expected FILE=N, got {s:?}"))?;
@@ -411,12 +403,10 @@ fn parse_item_weight(s: &str) -> Result<(PathBuf, usize), String> {
     Ok((PathBuf::from(file), n))
 }
 
-/// `items` loaded from `path`, each counting as many times as `--item-weight` says.
-fn weigh(mut items: Vec<train::GoldItem>, path: &std::path::Path, weights: &[(PathBuf, usize)]) -> Vec<train::GoldItem> {
-    if let Some((_, n)) = weights.iter().find(|(p, _)| p == path) {
-        items.iter_mut().for_each(|g| g.weight = *n);
-    }
-    items
+/// `items` each counting `n` times, and the note on the file's provenance line.
+fn weighted(mut items: Vec<train::GoldItem>, n: usize) -> (Vec<train::GoldItem>, String) {
+    items.iter_mut().for_each(|g| g.weight = n);
+    (items, if n > 1 { format!(", counted {n} times") } else { String::new() })
 }
 
 fn load_labelled(d: &LabelledData, weights: &[(PathBuf, usize)]) -> Result<Loaded, Error> {
@@ -430,6 +420,7 @@ fn load_labelled(d: &LabelledData, weights: &[(PathBuf, usize)]) -> Result<Loade
             reason: format!("{} is not one of the labelled files read", p.display()),
         });
     }
+    let weight = |p: &PathBuf| weights.iter().find(|(w, _)| w == p).map_or(1, |(_, n)| *n);
     let mut exclude = std::collections::HashSet::new();
     for p in &d.exclude {
         if p.exists() {
@@ -441,8 +432,8 @@ fn load_labelled(d: &LabelledData, weights: &[(PathBuf, usize)]) -> Result<Loade
     let mut sources = Vec::new();
     for p in &d.gold {
         if p.exists() {
-            let loaded = weigh(train::load_gold(p)?, p, weights);
-            sources.push(format!("{} ({} items{})", p.display(), loaded.len(), weight_note(&loaded)));
+            let (loaded, note) = weighted(train::load_gold(p)?, weight(p));
+            sources.push(format!("{} ({} items{note})", p.display(), loaded.len()));
             items.extend(loaded);
         } else {
             eprintln!("triage: skipping missing {}", p.display());
@@ -450,8 +441,8 @@ fn load_labelled(d: &LabelledData, weights: &[(PathBuf, usize)]) -> Result<Loade
     }
     for p in &label_files {
         if p.exists() {
-            let loaded = weigh(train::load_label_refs(p, &corpora)?, p, weights);
-            sources.push(format!("{} ({} row labels{})", p.display(), loaded.len(), weight_note(&loaded)));
+            let (loaded, note) = weighted(train::load_label_refs(p, &corpora)?, weight(p));
+            sources.push(format!("{} ({} row labels{note})", p.display(), loaded.len()));
             items.extend(loaded);
         } else {
             eprintln!("triage: skipping missing {}", p.display());
